@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "vramd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vramd", targets: ["vramd"]),
+        .library(name: "VRAMPolicy", targets: ["VRAMPolicy"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The pure core: no I/O, no clock reads, no dependencies.
+        .target(name: "VRAMPolicy"),
+        .target(name: "GGUF"),
+        .target(
+            name: "VRAMConfig",
+            dependencies: ["VRAMPolicy", "GGUF", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "Devices",
+            dependencies: ["VRAMPolicy", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Backends",
+            dependencies: ["VRAMPolicy", "Devices", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Broker",
+            dependencies: [
+                "VRAMPolicy", "VRAMConfig", "GGUF", "Devices", "Backends",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "vramd",
+            dependencies: [
+                "Broker", "VRAMConfig", "VRAMPolicy", "GGUF",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "vramd-bench",
+            dependencies: ["VRAMPolicy", "GGUF"],
+            path: "Benchmarks/VRAMBench"
+        ),
+        .testTarget(name: "VRAMPolicyTests", dependencies: ["VRAMPolicy"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(name: "VRAMConfigTests", dependencies: ["VRAMConfig", "VRAMPolicy"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends"]),
+        // Depends on the executable so `swift test` builds the binary the CLI tests run.
+        .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

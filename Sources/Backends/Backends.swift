@@ -1,0 +1,1 @@
+// The Backends module; see README.md for its role.

@@ -1,0 +1,1 @@
+// The Devices module; see README.md for its role.

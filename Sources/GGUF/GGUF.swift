@@ -1,0 +1,1 @@
+// The GGUF module; see README.md for its role.

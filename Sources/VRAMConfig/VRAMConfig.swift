@@ -1,0 +1,1 @@
+// VRAMConfig: reads and validates the YAML config.

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct VRAMD: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vramd",
+        abstract: "A GPU memory broker for local AI models.",
+        subcommands: []
+    )
+}
