@@ -1,0 +1,3 @@
+enum GGUFBenchmark {
+    static func run(arguments: [String]) throws {}
+}

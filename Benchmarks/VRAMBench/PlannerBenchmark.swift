@@ -1,0 +1,3 @@
+enum PlannerBenchmark {
+    static func run(arguments: [String]) throws {}
+}
