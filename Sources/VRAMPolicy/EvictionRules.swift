@@ -51,8 +51,8 @@ extension Ledger {
     static func minimize(_ victims: [Candidate], available: Int64, needed: Int64) -> [Candidate] {
         var available = available
         var dropped = Set<ModelID>()
-        for victim in victims.sorted(by: { victimOrder($1, $0) }) where available - victim.resident.bytes >= needed {
-            available -= victim.resident.bytes
+        for victim in victims.sorted(by: { victimOrder($1, $0) }) where available - victim.freed >= needed {
+            available -= victim.freed
             dropped.insert(victim.resident.id)
         }
         return dropped.isEmpty ? victims : victims.filter { !dropped.contains($0.resident.id) }
@@ -85,8 +85,20 @@ struct Candidate: Sendable {
     var spec: ModelSpec
     var rank: Int
     var reason: EvictionReason
+    /// What evicting it gives back to its device: its bytes less the reservation it keeps there
+    /// once unloaded (a burstable `reserve`).
+    var freed: Int64
+
+    init(resident: ResidentModel, spec: ModelSpec, rank: Int, reason: EvictionReason, reservationDevice: DeviceID?) {
+        self.resident = resident
+        self.spec = spec
+        self.rank = rank
+        self.reason = reason
+        self.freed = resident.bytes - (reservationDevice == resident.device ? spec.reservedWhileUnloaded : 0)
+    }
 
     var eviction: Eviction {
-        Eviction(model: resident.id, device: resident.device, bytes: resident.bytes, priority: spec.priority, reason: reason)
+        Eviction(model: resident.id, device: resident.device, bytes: resident.bytes, freed: freed,
+                 priority: spec.priority, reason: reason)
     }
 }

@@ -63,6 +63,8 @@ public struct Eviction: Sendable, Hashable, CustomStringConvertible {
     public var model: ModelID
     public var device: DeviceID
     public var bytes: Int64
+    /// What its eviction gives back to `device`: `bytes` less any reservation it keeps there.
+    public var freed: Int64
     public var priority: Int
     public var reason: EvictionReason
 

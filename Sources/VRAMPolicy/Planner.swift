@@ -41,7 +41,8 @@ extension Ledger {
                 groupBlockers.append(Blocker(model: member.id, device: member.device, bytes: member.bytes, reason: reason))
             case nil:
                 groupVictims.append(Candidate(resident: member, spec: spec, rank: Self.evictionRank(of: spec),
-                                              reason: .exclusiveGroup(target.exclusiveGroup ?? "")))
+                                              reason: .exclusiveGroup(target.exclusiveGroup ?? ""),
+                                              reservationDevice: reservationDevice(for: spec)))
             }
         }
 
@@ -63,10 +64,10 @@ extension Ledger {
         if !groupBlockers.isEmpty {
             return .wait(WaitPlan(model: target.id, device: state.id, bytes: needed, waitingFor: groupBlockers, freeBefore: freeBefore))
         }
-        let afterGroup = freeBefore + groupVictims.filter { $0.resident.device == state.id }.reduce(0) { $0 + $1.resident.bytes }
+        let afterGroup = freeBefore + groupVictims.filter { $0.resident.device == state.id }.reduce(0) { $0 + $1.freed }
         var available = afterGroup
         func load(_ victims: [Candidate]) -> PlanDecision {
-            let freed = victims.reduce(0) { $0 + $1.resident.bytes }
+            let freed = victims.reduce(0) { $0 + $1.freed }
             return .load(LoadPlan(model: target.id, device: state.id, bytes: needed,
                                   evictions: (groupVictims + victims).map(\.eviction),
                                   freeBefore: freeBefore, freeAfter: afterGroup + freed - needed))
@@ -83,7 +84,8 @@ extension Ledger {
             let rank = Self.evictionRank(of: spec)
             let isHigher = rank > target.priority
             let reason: EvictionReason = spec.qos == .bestEffort ? .bestEffort : (isHigher ? .upwardLastResort : .lowerOrSameTier)
-            let candidate = Candidate(resident: resident, spec: spec, rank: rank, reason: reason)
+            let candidate = Candidate(resident: resident, spec: spec, rank: rank, reason: reason,
+                                      reservationDevice: reservationDevice(for: spec))
             switch protection(of: resident, spec: spec, for: target, at: now) {
             case .permanent(let rule):
                 protected.append(ProtectedModel(model: resident.id, bytes: resident.bytes, rule: rule))
@@ -104,14 +106,14 @@ extension Ledger {
             var covered: Int64 = 0
             var blockers: [Blocker] = []
             for candidate in pool.sorted(by: Self.victimOrder) where covered < deficit {
-                covered += candidate.resident.bytes
+                covered += candidate.freed
                 blockers.append(Blocker(model: candidate.resident.id, device: state.id, bytes: candidate.resident.bytes,
                                         reason: blockerReasons[candidate.resident.id] ?? .busy(inFlight: 0)))
             }
             return .wait(WaitPlan(model: target.id, device: state.id, bytes: needed, waitingFor: blockers, freeBefore: freeBefore))
         }
         // Waiting for a lower tier beats evicting a higher one.
-        let lowerBlockedBytes = lowerBlocked.reduce(0) { $0 + $1.resident.bytes }
+        let lowerBlockedBytes = lowerBlocked.reduce(0) { $0 + $1.freed }
         if lowerBlockedBytes >= needed - available {
             return wait(for: lowerBlocked, deficit: needed - available)
         }
@@ -120,7 +122,7 @@ extension Ledger {
         if available >= needed {
             return load(Self.minimize(victims, available: available, needed: needed))
         }
-        let blockedBytes = lowerBlockedBytes + higherBlocked.reduce(0) { $0 + $1.resident.bytes }
+        let blockedBytes = lowerBlockedBytes + higherBlocked.reduce(0) { $0 + $1.freed }
         if blockedBytes >= needed - available {
             return wait(for: lowerBlocked + higherBlocked, deficit: needed - available)
         }
@@ -135,7 +137,7 @@ extension Ledger {
         var taken: [Candidate] = []
         for candidate in pool.sorted(by: victimOrder) {
             if available >= needed { break }
-            available += candidate.resident.bytes
+            available += candidate.freed
             taken.append(candidate)
         }
         return taken
