@@ -1,0 +1,112 @@
+import VRAMPolicy
+
+/// The whole vramd config, as read from YAML. The key names are a contract other tools read:
+/// keys may be added, never renamed.
+public struct Config: Sendable {
+    /// Where the file came from, for messages.
+    public var file: String
+    /// `listen`: host and port of the HTTP facade.
+    public var listen: ListenAddress
+    public var policy: PolicyOptions
+    /// `devices`; a config that names none gets one `host` device.
+    public var devices: [DeviceConfig]
+    /// `models`, in file order.
+    public var models: [ModelConfig]
+
+    public func model(_ id: ModelID) -> ModelConfig? { models.first { $0.id == id } }
+    public func device(_ id: DeviceID) -> DeviceConfig? { devices.first { $0.id == id } }
+}
+
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Whether only this machine can reach it.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+public struct DeviceConfig: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// Capacity from the config, usage from the ledger: tests and demos.
+        case simulated
+        /// System memory (CPU inference, unified memory).
+        case host
+        /// An NVIDIA GPU, read through NVML or nvidia-smi.
+        case nvidia
+    }
+
+    public var id: DeviceID
+    public var kind: Kind
+    /// `capacity`: required for simulated devices; on real ones a cap below the physical size.
+    public var capacity: Int64?
+    /// `cushion`: never planned into (default 0 on simulated devices, 256 MiB on real ones).
+    public var cushion: Int64
+    /// `index`: which GPU an nvidia device is (default: its position among the nvidia devices).
+    public var index: Int?
+}
+
+/// How a model's footprint is known.
+public enum MemorySpec: Sendable, Hashable {
+    /// `memory: 4GiB`
+    case declared(Int64)
+    /// `memory: {gguf: model.gguf, context: 8192, ...}`: estimated from the file.
+    case gguf(GGUFMemorySpec)
+}
+
+/// The GGUF form of `memory:`.
+public struct GGUFMemorySpec: Sendable, Hashable {
+    public enum Context: Sendable, Hashable {
+        case tokens(Int)
+        /// The largest context that fits the budget.
+        case fit
+    }
+
+    /// `gguf`: path to the model file, relative to the config file's folder.
+    public var path: String
+    /// `context` (default 4096).
+    public var context: Context
+    /// `parallel` sequences (default 1).
+    public var parallel: Int
+    /// `kv_type`: K and V cache type (default f16).
+    public var kvType: String
+    /// `flash_attention` (default false).
+    public var flashAttention: Bool
+    /// `gpu_layers` (default all).
+    public var gpuLayers: Int?
+    /// `budget` for `context: fit` (default: the device's capacity less its cushion).
+    public var budget: Int64?
+}
+
+public struct ModelConfig: Sendable, Hashable {
+    public var id: ModelID
+    public var kind: ModelKind
+    public var memory: MemorySpec
+    public var priority: Int
+    public var keepAlive: KeepAlive
+    public var pinned: Bool
+    public var qos: QoS
+    public var reserve: Int64
+    public var coexistsWith: [ModelID]
+    public var exclusiveGroup: String?
+    public var maxConcurrency: Int
+    public var device: DeviceID?
+    /// `aliases`: other names requests may use for this model.
+    public var aliases: [String]
+
+    /// The policy's view of this model, given its footprint in bytes.
+    public func spec(memory bytes: Int64) -> ModelSpec {
+        ModelSpec(id: id, kind: kind, memory: bytes, priority: priority, keepAlive: keepAlive, pinned: pinned,
+                  qos: qos, reserve: reserve, coexistsWith: Set(coexistsWith), exclusiveGroup: exclusiveGroup,
+                  maxConcurrency: maxConcurrency, device: device)
+    }
+
+    /// The declared footprint, when the config gives one.
+    public var declaredMemory: Int64? {
+        if case .declared(let bytes) = memory { return bytes }
+        return nil
+    }
+}

@@ -1,1 +1,0 @@
-// VRAMConfig: reads and validates the YAML config.
