@@ -1,3 +1,4 @@
+import VRAMPolicy
 import Yams
 
 /// Walks a YAML document with its key path, collecting every error instead of stopping at the

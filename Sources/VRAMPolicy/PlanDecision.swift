@@ -68,7 +68,7 @@ public struct Eviction: Sendable, Hashable, CustomStringConvertible {
     public var priority: Int
     public var reason: EvictionReason
 
-    public var description: String { "\(model) (\(bytes) B, priority \(priority), \(reason))" }
+    public var description: String { "\(model) (\(ByteSize.format(bytes)), priority \(priority), \(reason))" }
 }
 
 public struct LoadPlan: Sendable, Hashable, CustomStringConvertible {
@@ -83,9 +83,9 @@ public struct LoadPlan: Sendable, Hashable, CustomStringConvertible {
     public var freeAfter: Int64
 
     public var description: String {
-        if evictions.isEmpty { return "load \(model) on \(device): fits (\(freeBefore) B free, needs \(bytes) B)" }
+        if evictions.isEmpty { return "load \(model) on \(device): fits (\(ByteSize.format(freeBefore)) free, needs \(ByteSize.format(bytes)))" }
         let names = evictions.map(\.model.rawValue).joined(separator: ", ")
-        return "load \(model) on \(device) after evicting \(names): needs \(bytes) B, \(freeBefore) B free before"
+        return "load \(model) on \(device) after evicting \(names): needs \(ByteSize.format(bytes)), \(ByteSize.format(freeBefore)) free before"
     }
 }
 
@@ -162,9 +162,9 @@ public struct Rejection: Sendable, Hashable, CustomStringConvertible {
         case .unknownModel: "unknown model '\(model)'"
         case .unknownDevice(let device): "\(model) names unknown device '\(device)'"
         case .neverFits(let device, let needed, let available):
-            "\(model) needs \(needed) B but \(device) can hold at most \(available) B (capacity − cushion − foreign − reservations)"
+            "\(model) needs \(ByteSize.format(needed)) but \(device) can hold at most \(ByteSize.format(available)) (capacity − cushion − foreign − reservations)"
         case .blockedByProtected(let device, let needed, let freeable, let protected):
-            "\(model) needs \(needed) B but at most \(freeable) B can be freed on \(device); protected: "
+            "\(model) needs \(ByteSize.format(needed)) but at most \(ByteSize.format(freeable)) can be made free on \(device); protected: "
                 + protected.map(\.description).joined(separator: ", ")
         case .notAllowed(let rule, let detail): "\(model) not allowed by \(rule): \(detail)"
         }
