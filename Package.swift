@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "vramd", targets: ["vramd"]),
         .library(name: "VRAMPolicy", targets: ["VRAMPolicy"]),
         .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "ModelCache", targets: ["ModelCache"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +19,8 @@ let package = Package(
         // The pure core: no I/O, no clock reads, no dependencies.
         .target(name: "VRAMPolicy"),
         .target(name: "GGUF"),
+        // The policy as an in-process cache for Swift apps that hold models themselves.
+        .target(name: "ModelCache", dependencies: ["VRAMPolicy"]),
         .target(
             name: "VRAMConfig",
             dependencies: ["VRAMPolicy", "GGUF", .product(name: "Yams", package: "Yams")]
@@ -51,6 +54,7 @@ let package = Package(
         ),
         .testTarget(name: "VRAMPolicyTests", dependencies: ["VRAMPolicy"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache", "VRAMPolicy"]),
         .testTarget(name: "VRAMConfigTests", dependencies: ["VRAMConfig", "VRAMPolicy"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends"]),

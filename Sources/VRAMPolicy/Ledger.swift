@@ -218,6 +218,15 @@ public struct Ledger: Sendable {
         }
     }
 
+    /// Adds a model, or replaces its spec (callers that learn their models as they go, like
+    /// ``ModelCache``). A resident model keeps its counted bytes until ``updateFootprint(_:bytes:)``.
+    public mutating func register(_ spec: ModelSpec) {
+        let resident = residentDevice[spec.id] != nil
+        if let old = models[spec.id], !resident { adjustReservation(of: old, by: -1) }
+        models[spec.id] = spec
+        if !resident { adjustReservation(of: spec, by: 1) }
+    }
+
     /// Replaces the configured models (a config reload). Residents whose model was removed stay
     /// in the ledger until they are unloaded, so memory is never counted as free too early.
     public mutating func replaceModels(_ specs: [ModelSpec]) {
