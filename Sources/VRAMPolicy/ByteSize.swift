@@ -18,10 +18,9 @@ public enum ByteSize {
         let digits = String(number).trimmingSpaces()
         guard !digits.isEmpty, digits.allSatisfy({ $0.isNumber || $0 == "." }),
               digits.filter({ $0 == "." }).count <= 1, let value = Double(digits) else { return nil }
-        let scaled = value * scale
-        let bytes = scaled - scaled.truncatingRemainder(dividingBy: 1) + (scaled.truncatingRemainder(dividingBy: 1) >= 0.5 ? 1 : 0)
-        guard bytes.isFinite, bytes >= 0, bytes < 9.2e18 else { return nil }
-        return Int64(bytes)
+        let scaled = value * scale + 0.5
+        guard scaled.isFinite, scaled >= 0, scaled < 9.2e18 else { return nil }
+        return Int64(scaled)
     }
 
     /// A short human form with binary units: `4 GiB`, `1.5 GiB`, `512 MiB`, `12 B`.

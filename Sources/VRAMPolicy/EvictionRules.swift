@@ -11,16 +11,16 @@ enum Protection: Sendable, Hashable {
 
 extension Ledger {
     /// Rule 2: the models that are never victims, and those that are not victims *yet*.
-    func protection(of resident: ResidentModel, spec: ModelSpec, for target: ModelSpec, at now: Instant) -> Protection? {
-        if spec.pinned { return .permanent(rule: "pinned") }
-        if spec.qos == .guaranteed { return .permanent(rule: "guaranteed") }
-        if target.coexistsWith.contains(resident.id) { return .permanent(rule: "coexists_with") }
-        if Self.evictionRank(of: spec) > target.priority && options.upwardEviction == .never {
+    func protection(of resident: ResidencyFacts, id: @autoclosure () -> ModelID, for target: ModelSpec, at now: Instant) -> Protection? {
+        if resident.pinned { return .permanent(rule: "pinned") }
+        if resident.qos == .guaranteed { return .permanent(rule: "guaranteed") }
+        if !target.coexistsWith.isEmpty && target.coexistsWith.contains(id()) { return .permanent(rule: "coexists_with") }
+        if resident.rank > target.priority && options.upwardEviction == .never {
             return .permanent(rule: "upward_eviction: never")
         }
         if resident.inFlight > 0 { return .temporary(.busy(inFlight: resident.inFlight)) }
         let age = now.since(resident.loadedAt)
-        if age < options.minResidency && !(target.priority > spec.priority) {
+        if age < options.minResidency && !(target.priority > resident.priority) {
             return .temporary(.minResidency(remaining: options.minResidency - age))
         }
         return nil
@@ -30,13 +30,13 @@ extension Ledger {
     func exclusiveGroupMembers(of target: ModelSpec) -> [ResidentModel] {
         guard let group = target.exclusiveGroup else { return [] }
         return devices.flatMap { device in
-            device.residents.values.filter { $0.id != target.id && models[$0.id]?.exclusiveGroup == group }
+            device.residents.values.filter { $0.id != target.id && $0.exclusiveGroup == group }
         }.sorted(by: ResidentModel.lruOrder)
     }
 
     /// Rule 4: best-effort models rank below every tier; the rest rank by priority.
-    static func evictionRank(of spec: ModelSpec) -> Int {
-        spec.qos == .bestEffort ? -1 : spec.priority
+    static func evictionRank(of resident: ResidentModel) -> Int {
+        resident.qos == .bestEffort ? -1 : resident.priority
     }
 
     /// Rule 4: the order victims are taken in: lowest rank first, least recently used inside a rank.
@@ -82,23 +82,21 @@ extension Ledger {
 /// A resident model considered as a victim, with what the rules need to order it.
 struct Candidate: Sendable {
     var resident: ResidentModel
-    var spec: ModelSpec
     var rank: Int
     var reason: EvictionReason
+
+    init(resident: ResidentModel, reason: EvictionReason) {
+        self.resident = resident
+        self.rank = Ledger.evictionRank(of: resident)
+        self.reason = reason
+    }
+
     /// What evicting it gives back to its device: its bytes less the reservation it keeps there
     /// once unloaded (a burstable `reserve`).
-    var freed: Int64
-
-    init(resident: ResidentModel, spec: ModelSpec, rank: Int, reason: EvictionReason, reservationDevice: DeviceID?) {
-        self.resident = resident
-        self.spec = spec
-        self.rank = rank
-        self.reason = reason
-        self.freed = resident.bytes - (reservationDevice == resident.device ? spec.reservedWhileUnloaded : 0)
-    }
+    var freed: Int64 { resident.bytes - resident.reservedHere }
 
     var eviction: Eviction {
         Eviction(model: resident.id, device: resident.device, bytes: resident.bytes, freed: freed,
-                 priority: spec.priority, reason: reason)
+                 priority: resident.priority, reason: reason)
     }
 }

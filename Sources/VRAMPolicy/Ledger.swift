@@ -23,6 +23,15 @@ public struct ResidentModel: Sendable, Hashable {
     /// Requests currently being served; a model with any is never evicted.
     public var inFlight: Int
 
+    // Copied from the model's spec whenever it changes, so planning over thousands of residents
+    // never looks a model up by name.
+    public internal(set) var priority = 0
+    public internal(set) var qos = QoS.burstable
+    public internal(set) var pinned = false
+    public internal(set) var exclusiveGroup: String?
+    /// The part of its reservation that stays held on this device once it is evicted.
+    public internal(set) var reservedHere: Int64 = 0
+
     public init(id: ModelID, device: DeviceID, bytes: Int64, loadedAt: Instant, lastUsed: Instant, inFlight: Int = 0) {
         self.id = id
         self.device = device
@@ -30,6 +39,14 @@ public struct ResidentModel: Sendable, Hashable {
         self.loadedAt = loadedAt
         self.lastUsed = lastUsed
         self.inFlight = inFlight
+    }
+
+    mutating func adopt(_ spec: ModelSpec, reservationDevice: DeviceID?) {
+        priority = spec.priority
+        qos = spec.qos
+        pinned = spec.pinned
+        exclusiveGroup = spec.exclusiveGroup
+        reservedHere = reservationDevice == device ? spec.reservedWhileUnloaded : 0
     }
 }
 
@@ -51,23 +68,6 @@ public struct PolicyOptions: Sendable, Hashable {
         self.upwardEviction = upwardEviction
         self.minResidency = minResidency
     }
-}
-
-/// The state of one device: what it holds and what it must keep free.
-public struct DeviceState: Sendable, Hashable {
-    public var spec: DeviceSpec
-    /// Memory used by processes vramd did not start.
-    public var foreign: Int64 = 0
-    public internal(set) var residents: [ModelID: ResidentModel] = [:]
-    /// Sum of `residents[*].bytes`, kept so the no-eviction path never scans residents.
-    public internal(set) var residentBytes: Int64 = 0
-    /// Sum of the reservations of models placed here that are not resident.
-    public internal(set) var reservedBytes: Int64 = 0
-
-    public var id: DeviceID { spec.id }
-
-    /// What the ledger counts as used: residents, reservations, foreign memory and the cushion.
-    public var plannedUse: Int64 { residentBytes + reservedBytes + foreign + spec.cushion }
 }
 
 /// Why a ledger update was refused.
@@ -166,9 +166,9 @@ public struct Ledger: Sendable {
         guard let spec = models[model] else { throw LedgerError.unknownModel(model) }
         guard let index = deviceIndex[device] else { throw LedgerError.unknownDevice(device) }
         if let current = residentDevice[model] { throw LedgerError.alreadyResident(model, on: devices[current].id) }
-        let entry = ResidentModel(id: model, device: device, bytes: bytes ?? spec.memory, loadedAt: now, lastUsed: now)
-        devices[index].residents[model] = entry
-        devices[index].residentBytes += entry.bytes
+        var entry = ResidentModel(id: model, device: device, bytes: bytes ?? spec.memory, loadedAt: now, lastUsed: now)
+        entry.adopt(spec, reservationDevice: reservationDevice(for: spec))
+        devices[index].put(entry)
         residentDevice[model] = index
         adjustReservation(of: spec, by: -1)
     }
@@ -177,8 +177,7 @@ public struct Ledger: Sendable {
         guard let index = residentDevice[model], let entry = devices[index].residents[model] else {
             throw LedgerError.notResident(model)
         }
-        devices[index].residents[model] = nil
-        devices[index].residentBytes -= entry.bytes
+        devices[index].remove(entry.id)
         residentDevice[model] = nil
         if let spec = models[model] { adjustReservation(of: spec, by: 1) }
     }
@@ -212,9 +211,10 @@ public struct Ledger: Sendable {
         spec.memory = bytes
         models[model] = spec
         if !resident { adjustReservation(of: spec, by: 1) }
-        if let index = residentDevice[model], let old = devices[index].residents[model]?.bytes {
-            devices[index].residents[model]?.bytes = bytes
-            devices[index].residentBytes += bytes - old
+        refreshResident(model)
+        if let index = residentDevice[model], var entry = devices[index].residents[model] {
+            entry.bytes = bytes
+            devices[index].put(entry)
         }
     }
 
@@ -225,6 +225,7 @@ public struct Ledger: Sendable {
         if let old = models[spec.id], !resident { adjustReservation(of: old, by: -1) }
         models[spec.id] = spec
         if !resident { adjustReservation(of: spec, by: 1) }
+        refreshResident(spec.id)
     }
 
     /// Replaces the configured models (a config reload). Residents whose model was removed stay
@@ -236,6 +237,7 @@ public struct Ledger: Sendable {
         }
         models = updated
         recomputeReservations()
+        for id in residentDevice.keys { refreshResident(id) }
     }
 
     /// Carries out a load plan in the ledger: the victims leave, the target arrives.
@@ -249,7 +251,14 @@ public struct Ledger: Sendable {
             throw LedgerError.notResident(model)
         }
         change(&entry)
-        devices[index].residents[model] = entry
+        devices[index].put(entry)
+    }
+
+    private mutating func refreshResident(_ model: ModelID) {
+        guard let index = residentDevice[model], let spec = models[model] else { return }
+        guard var entry = devices[index].residents[model] else { return }
+        entry.adopt(spec, reservationDevice: reservationDevice(for: spec))
+        devices[index].put(entry)
     }
 
     private mutating func adjustReservation(of spec: ModelSpec, by sign: Int64) {

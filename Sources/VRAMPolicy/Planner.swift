@@ -31,8 +31,7 @@ extension Ledger {
         var groupVictims: [Candidate] = []
         var groupBlockers: [Blocker] = []
         for member in exclusiveGroupMembers(of: target) {
-            let spec = models[member.id] ?? ModelSpec(id: member.id, memory: member.bytes)
-            switch protection(of: member, spec: spec, for: target, at: now) {
+            switch protection(of: ResidencyFacts(member), id: member.id, for: target, at: now) {
             case .permanent(let rule):
                 return .reject(Rejection(model: model, reason: .notAllowed(
                     rule: "exclusive_group",
@@ -40,10 +39,24 @@ extension Ledger {
             case .temporary(let reason):
                 groupBlockers.append(Blocker(model: member.id, device: member.device, bytes: member.bytes, reason: reason))
             case nil:
-                groupVictims.append(Candidate(resident: member, spec: spec, rank: Self.evictionRank(of: spec),
-                                              reason: .exclusiveGroup(target.exclusiveGroup ?? ""),
-                                              reservationDevice: reservationDevice(for: spec)))
+                groupVictims.append(Candidate(resident: member, reason: .exclusiveGroup(target.exclusiveGroup ?? "")))
             }
+        }
+
+        // No eviction beats any eviction: when some device has room, only those are compared,
+        // without looking at a single resident.
+        if groupBlockers.isEmpty {
+            var roomy: LoadPlan?
+            for state in candidates {
+                let freeBefore = freeForPlanning(on: state.id, for: model)
+                let afterGroup = freeBefore + groupVictims.filter { $0.resident.device == state.id }.reduce(0) { $0 + $1.freed }
+                guard afterGroup >= target.memory else { continue }
+                let plan = LoadPlan(model: model, device: state.id, bytes: target.memory, evictions: groupVictims.map(\.eviction),
+                                    freeBefore: freeBefore, freeAfter: afterGroup - target.memory)
+                if let current = roomy, current.freeAfter >= plan.freeAfter { continue }
+                roomy = plan
+            }
+            if let roomy { return .load(roomy) }
         }
 
         let outcomes = candidates.map {
@@ -74,31 +87,33 @@ extension Ledger {
         }
         if available >= needed { return load([]) }
 
-        var lower: [Candidate] = [], higher: [Candidate] = []
+        var lower = RankBuckets(state: state, reason: .lowerOrSameTier)
+        var higher = RankBuckets(state: state, reason: .upwardLastResort)
         var lowerBlocked: [Candidate] = [], higherBlocked: [Candidate] = []
         var blockerReasons: [ModelID: Blocker.Reason] = [:]
         var protected: [ProtectedModel] = []
         let groupIDs = Set(groupVictims.map(\.resident.id))
-        for resident in state.residents.values where !groupIDs.contains(resident.id) {
-            let spec = models[resident.id] ?? ModelSpec(id: resident.id, memory: resident.bytes)
-            let rank = Self.evictionRank(of: spec)
-            let isHigher = rank > target.priority
-            let reason: EvictionReason = spec.qos == .bestEffort ? .bestEffort : (isHigher ? .upwardLastResort : .lowerOrSameTier)
-            let candidate = Candidate(resident: resident, spec: spec, rank: rank, reason: reason,
-                                      reservationDevice: reservationDevice(for: spec))
-            switch protection(of: resident, spec: spec, for: target, at: now) {
+        // The hot loop over every resident reads plain numbers; a resident is copied out only
+        // when it is protected, blocked or chosen.
+        for (position, facts) in state.facts.enumerated() {
+            if !groupIDs.isEmpty && groupIDs.contains(state.factIDs[position]) { continue }
+            let isHigher = facts.rank > target.priority
+            switch protection(of: facts, id: state.factIDs[position], for: target, at: now) {
             case .permanent(let rule):
-                protected.append(ProtectedModel(model: resident.id, bytes: resident.bytes, rule: rule))
+                protected.append(ProtectedModel(model: state.factIDs[position], bytes: facts.bytes, rule: rule))
             case .temporary(let why):
-                blockerReasons[resident.id] = why
+                let id = state.factIDs[position]
+                blockerReasons[id] = why
+                let reason: EvictionReason = facts.qos == .bestEffort ? .bestEffort : (isHigher ? .upwardLastResort : .lowerOrSameTier)
+                let candidate = Candidate(resident: state.residents[id]!, reason: reason)
                 if isHigher { higherBlocked.append(candidate) } else { lowerBlocked.append(candidate) }
             case nil:
-                if isHigher { higher.append(candidate) } else { lower.append(candidate) }
+                if isHigher { higher.append(position, facts) } else { lower.append(position, facts) }
             }
         }
 
         // Rule 4, first pass: best-effort and lower-or-equal tiers, LRU inside a tier.
-        var victims = Self.take(from: lower, until: needed, available: &available)
+        var victims = lower.take(until: needed, available: &available)
         if available >= needed {
             return load(Self.minimize(victims, available: available, needed: needed))
         }
@@ -118,7 +133,7 @@ extension Ledger {
             return wait(for: lowerBlocked, deficit: needed - available)
         }
         // Rule 4, last resort: higher tiers ascending (empty under `upward_eviction: never`).
-        victims += Self.take(from: higher, until: needed, available: &available)
+        victims += higher.take(until: needed, available: &available)
         if available >= needed {
             return load(Self.minimize(victims, available: available, needed: needed))
         }
@@ -129,18 +144,6 @@ extension Ledger {
         return .reject(Rejection(model: target.id, reason: .blockedByProtected(
             device: state.id, needed: needed, freeable: available + blockedBytes,
             protected: protected.sorted { $0.model < $1.model })))
-    }
-
-    /// Takes candidates in victim order until `available` reaches `needed`.
-    private static func take(from pool: [Candidate], until needed: Int64, available: inout Int64) -> [Candidate] {
-        guard available < needed, !pool.isEmpty else { return [] }
-        var taken: [Candidate] = []
-        for candidate in pool.sorted(by: victimOrder) {
-            if available >= needed { break }
-            available += candidate.freed
-            taken.append(candidate)
-        }
-        return taken
     }
 
     /// Rule 1: no eviction beats any eviction; then the lowest top tier evicted, the fewest
@@ -171,5 +174,50 @@ extension Ledger {
                   case .reject(let r) = rhs, case .neverFits(_, _, let b) = r.reason else { return false }
             return a < b
         } ?? outcomes[0]
+    }
+}
+
+/// Evictable residents grouped by eviction rank (best effort, then tiers 0...4), so taking
+/// victims sorts only the ranks it reaches, and sorts small plain entries rather than residents.
+struct RankBuckets {
+    struct Entry {
+        var lastUsed: Instant
+        var loadedAt: Instant
+        var freed: Int64
+        var position: Int
+    }
+
+    private let state: DeviceState
+    private let reason: EvictionReason
+    private var buckets: [[Entry]] = Array(repeating: [], count: 6)
+
+    init(state: DeviceState, reason: EvictionReason) {
+        self.state = state
+        self.reason = reason
+    }
+
+    mutating func append(_ position: Int, _ facts: ResidencyFacts) {
+        buckets[min(max(facts.rank + 1, 0), 5)].append(
+            Entry(lastUsed: facts.lastUsed, loadedAt: facts.loadedAt, freed: facts.freed, position: position))
+    }
+
+    /// Takes candidates in victim order (``Ledger/victimOrder(_:_:)``) until `available`
+    /// reaches `needed`.
+    func take(until needed: Int64, available: inout Int64) -> [Candidate] {
+        var taken: [Candidate] = []
+        for bucket in buckets where available < needed && !bucket.isEmpty {
+            let ordered = bucket.sorted { a, b in
+                if a.lastUsed != b.lastUsed { return a.lastUsed < b.lastUsed }
+                if a.loadedAt != b.loadedAt { return a.loadedAt < b.loadedAt }
+                return state.factIDs[a.position] < state.factIDs[b.position]
+            }
+            for entry in ordered {
+                if available >= needed { break }
+                available += entry.freed
+                let resident = state.residents[state.factIDs[entry.position]]!
+                taken.append(Candidate(resident: resident, reason: resident.qos == .bestEffort ? .bestEffort : reason))
+            }
+        }
+        return taken
     }
 }
