@@ -13,7 +13,7 @@ final class OutputLines: Sendable {
     func spawn(_ argv: [String], options: ChildProcess.Options = .init()) throws -> ChildProcess {
         let continuation = continuation
         return try ChildProcess.spawn(argv, options: options, onOutputLine: { continuation.yield($0) },
-                                      onExit: { _ in continuation.finish() })
+                                      onExit: { _, _ in continuation.finish() })
     }
 }
 

@@ -29,14 +29,32 @@ public struct ProcessTree: Sendable, Hashable {
     }
 
     /// The parent id in a `/proc/PID/stat` line.
+    static func parentPID(fromStat stat: String) -> Int32? {
+        guard let fields = fieldsAfterName(stat), fields.count >= 2 else { return nil }
+        return Int32(fields[1])
+    }
+
+    /// The processes of process group `group` that have not exited.
+    ///
+    /// Zombies are left out: an exited process whose parent has not reaped it yet holds no memory
+    /// and runs nothing, and when an orphan's new parent is an init that reaps lazily (as in some
+    /// containers) it can stay a zombie for seconds.
+    public static func liveMembers(ofProcessGroup group: Int32, procRoot: String = "/proc") -> [Int32] {
+        ProcFiles.numericEntries(of: procRoot).filter { pid in
+            guard let stat = ProcFiles.read("\(procRoot)/\(pid)/stat"), let fields = fieldsAfterName(stat), fields.count >= 3 else {
+                return false
+            }
+            return fields[0] != "Z" && fields[0] != "X" && Int32(fields[2]) == group
+        }
+    }
+
+    /// The fields of a `/proc/PID/stat` line after the command name: state, parent, group, …
     ///
     /// The command name in parentheses may itself contain spaces and parentheses, so the fields
-    /// are counted from the last `)`: state, then parent id.
-    static func parentPID(fromStat stat: String) -> Int32? {
+    /// are counted from the last `)`.
+    private static func fieldsAfterName(_ stat: String) -> [Substring]? {
         guard let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count >= 2 else { return nil }
-        return Int32(fields[1])
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     /// What the tree's processes hold in RAM, summed from `/proc/PID/status`.

@@ -33,7 +33,8 @@ public final class ChildProcess: Sendable {
 
     private struct State {
         var exit: ExitStatus?
-        var waiters: [CheckedContinuation<ExitStatus, Never>] = []
+        var waiters: [UInt64: CheckedContinuation<ExitStatus?, Never>] = [:]
+        var nextWaiter: UInt64 = 0
         var standardInput: Int32?
     }
 
@@ -55,14 +56,15 @@ public final class ChildProcess: Sendable {
     ///   - argv: the program and its arguments.
     ///   - options: environment, process group and standard input.
     ///   - onOutputLine: called on the reader thread with each line of output, without its newline.
-    ///   - onExit: called on the waiter thread as soon as the child has exited and been reaped,
-    ///     after the output it wrote before exiting has been passed to `onOutputLine`.
+    ///   - onExit: called on the waiter thread with the child's pid and status as soon as it has
+    ///     exited and been reaped, after the output it wrote before exiting has been passed to
+    ///     `onOutputLine`.
     /// - Throws: ``ChildProcessError`` when the program cannot be started.
     public static func spawn(
         _ argv: [String],
         options: Options = Options(),
         onOutputLine: @escaping @Sendable (String) -> Void = { _ in },
-        onExit: @escaping @Sendable (ExitStatus) -> Void = { _ in }
+        onExit: @escaping @Sendable (_ pid: Int32, _ status: ExitStatus) -> Void = { _, _ in }
     ) throws(ChildProcessError) -> ChildProcess {
         guard let program = argv.first, !program.isEmpty else {
             throw ChildProcessError("cannot start a process from an empty command")
@@ -100,7 +102,7 @@ public final class ChildProcess: Sendable {
                 // the pipe open must not delay the report, hence the bound.
                 _ = outputDone.wait(timeout: .now() + .milliseconds(100))
                 child.finish(status)
-                onExit(status)
+                onExit(pid, status)
             }
         } catch {
             // Without its threads the child cannot be watched: do not leave it running unseen.
@@ -116,14 +118,42 @@ public final class ChildProcess: Sendable {
     }
 
     /// Waits until the child exits; returns at once if it already has.
+    ///
+    /// This wait ignores cancellation: use ``exitUnlessCancelled()`` where the caller may give up.
     public func waitForExit() async -> ExitStatus {
-        await withCheckedContinuation { continuation in
-            let status: ExitStatus? = state.withLock { state in
-                if state.exit == nil { state.waiters.append(continuation) }
-                return state.exit
-            }
-            if let status { continuation.resume(returning: status) }
+        let id = newWaiterID()
+        // Only a cancellation handler resumes with nil, and this wait has none.
+        return await withCheckedContinuation { register(id, $0, cancellable: false) }!
+    }
+
+    /// Waits until the child exits, or returns `nil` as soon as the calling task is cancelled
+    /// (for racing the exit against readiness or a timeout).
+    public func exitUnlessCancelled() async -> ExitStatus? {
+        let id = newWaiterID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { register(id, $0, cancellable: true) }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: nil)
         }
+    }
+
+    private func newWaiterID() -> UInt64 {
+        state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+    }
+
+    private func register(_ id: UInt64, _ continuation: CheckedContinuation<ExitStatus?, Never>, cancellable: Bool) {
+        let resumeNow: ExitStatus?? = state.withLock { state in
+            if let exit = state.exit { return .some(exit) }
+            // Checked under the lock: a cancellation handler that ran before this found nothing
+            // to resume, but the task's cancelled flag was set before it ran.
+            if cancellable && Task.isCancelled { return .some(nil) }
+            state.waiters[id] = continuation
+            return .none
+        }
+        if let resumeNow { continuation.resume(returning: resumeNow) }
     }
 
     /// Sends `signal` to the child alone.
@@ -140,10 +170,12 @@ public final class ChildProcess: Sendable {
         if leadsProcessGroup { kill(-pid, signal) } else { self.signal(signal) }
     }
 
-    /// Whether any process is left in the child's process group (the child included).
-    public var groupHasMembers: Bool {
-        guard leadsProcessGroup else { return exitStatus == nil }
-        return kill(-pid, 0) == 0 || errno == EPERM
+    /// The processes of the child's group that are still alive (the child included), zombies
+    /// left out; just the child while it lives when it leads no group. Reads `/proc`: call it off
+    /// the cooperative pool or rarely.
+    public var liveGroupMembers: [Int32] {
+        guard leadsProcessGroup else { return exitStatus == nil ? [pid] : [] }
+        return ProcessTree.liveMembers(ofProcessGroup: pid)
     }
 
     /// Writes text to the child's standard input (when started with `pipeStandardInput`).
@@ -172,11 +204,11 @@ public final class ChildProcess: Sendable {
     private func finish(_ status: ExitStatus) {
         let (waiters, input) = state.withLock { state in
             state.exit = status
-            defer { state.waiters = []; state.standardInput = nil }
+            defer { state.waiters = [:]; state.standardInput = nil }
             return (state.waiters, state.standardInput)
         }
         if let input { close(input) }
-        for waiter in waiters { waiter.resume(returning: status) }
+        for waiter in waiters.values { waiter.resume(returning: status) }
     }
 
     private static func reap(_ pid: Int32) -> ExitStatus {
