@@ -21,39 +21,40 @@ struct LlamaServerTests {
 
     @Test(.timeLimit(.minutes(3)))
     func loadCompleteMeasureAndStop() async throws {
-        let logs = try RealTools.temporaryDirectory()
-        let backend = try backend(logDirectory: logs)
-        var exits = backend.exits.makeAsyncIterator()
+        try await RealTools.withTemporaryDirectory { logs in
+            let backend = try backend(logDirectory: logs)
+            var exits = backend.exits.makeAsyncIterator()
 
-        let loaded = try await backend.load(on: host)
-        let pid = try #require(loaded.pid)
-        print("gemma ready after \(loaded.loadDuration), footprint \(loaded.footprint.map { $0 >> 20 } ?? 0) MiB")
-        #expect(await backend.health() == .healthy)
+            let loaded = try await backend.load(on: host)
+            let pid = try #require(loaded.pid)
+            print("gemma ready after \(loaded.loadDuration), footprint \(loaded.footprint.map { $0 >> 20 } ?? 0) MiB")
+            #expect(await backend.health() == .healthy)
 
-        let answer = try await request("POST", loaded.endpoint, "/completion", body: #"{"prompt": "The capital of France is", "n_predict": 8}"#)
-        #expect(answer.status == 200)
-        let content = try #require(answer.json?["content"] as? String)
-        #expect(!content.isEmpty)
-        #expect(answer.json?["tokens_predicted"] as? Int ?? 0 > 0)
+            let answer = try await request("POST", loaded.endpoint, "/completion", body: #"{"prompt": "The capital of France is", "n_predict": 8}"#)
+            #expect(answer.status == 200)
+            let content = try #require(answer.json?["content"] as? String)
+            #expect(!content.isEmpty)
+            #expect(answer.json?["tokens_predicted"] as? Int ?? 0 > 0)
 
-        // The 253 MB model file is mapped and read, so the server's tree holds at least that.
-        let footprint = try #require(try await backend.measuredFootprint())
-        print("gemma RSS after one completion: \(footprint >> 20) MiB")
-        #expect(footprint > 200 * MiB && footprint < 2048 * MiB)
+            // The 253 MB model file is mapped and read, so the server's tree holds at least that.
+            let footprint = try #require(try await backend.measuredFootprint())
+            print("gemma RSS after one completion: \(footprint >> 20) MiB")
+            #expect(footprint > 200 * MiB && footprint < 2048 * MiB)
 
-        let report = try await backend.unload()
-        #expect(report.wasLoaded)
-        #expect(report.memoryReturned)
-        #expect(try #require(report.peakFootprint) >= footprint)
-        #expect(groupIsGone(pid), "no process of the server's group is left")
-        #expect(await backend.health() == .notLoaded)
+            let report = try await backend.unload()
+            #expect(report.wasLoaded)
+            #expect(report.memoryReturned)
+            #expect(try #require(report.peakFootprint) >= footprint)
+            #expect(groupIsGone(pid), "no process of the server's group is left")
+            #expect(await backend.health() == .notLoaded)
 
-        let exit = try #require(await exits.next())
-        #expect(exit.pid == pid)
-        #expect(exit.expected)
-        let log = try String(contentsOfFile: try #require(exit.logFile), encoding: .utf8)
-        #expect(log.contains("--- vramd: starting"))
-        #expect(log.split(separator: "\n").count > 1, "the server's own output is in the log")
+            let exit = try #require(await exits.next())
+            #expect(exit.pid == pid)
+            #expect(exit.expected)
+            let log = try String(contentsOfFile: try #require(exit.logFile), encoding: .utf8)
+            #expect(log.contains("--- vramd: starting"))
+            #expect(log.split(separator: "\n").count > 1, "the server's own output is in the log")
+        }
     }
 
     /// Killed with SIGKILL in the middle of a completion: the exit is reported as unexpected,

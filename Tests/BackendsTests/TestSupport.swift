@@ -28,11 +28,12 @@ enum RealTools {
 
     static var modelServer: String { server("model_server.py") }
 
-    /// A fresh directory for one test's files.
-    static func temporaryDirectory() throws -> String {
+    /// Runs `body` with a fresh directory for one test's files, removed afterwards.
+    static func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vramd-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try await body(path)
     }
 }
 
@@ -58,6 +59,20 @@ struct TestModelServer {
     func stop() async {
         child.signalGroup(SIGTERM)
         _ = await child.waitForExit()
+    }
+
+    /// Runs `body` with a started server and stops it afterwards, whether `body` threw or not, so
+    /// no server outlives its test.
+    static func with<T>(_ arguments: [String] = [], _ body: (TestModelServer) async throws -> T) async throws -> T {
+        let server = try await start(arguments)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
     }
 }
 
