@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "VRAMConfigTests", dependencies: ["VRAMConfig", "VRAMPolicy"]),
         .testTarget(
             name: "DevicesTests",
-            dependencies: ["Devices"],
+            dependencies: ["Devices", .product(name: "Logging", package: "swift-log")],
             // Recorded device outputs and helper programs, read from the source tree at run time.
             exclude: ["Fixtures", "Programs"]
         ),

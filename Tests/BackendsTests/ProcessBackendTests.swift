@@ -63,8 +63,9 @@ import Testing
         let stats = try await request("GET", loaded.endpoint, "/stats")
         let notice = try #require(stats.json?["notice_ms"] as? Double)
         print("readiness noticed \(notice) ms after the server turned ready; load took \(loaded.loadDuration)")
-        // The aim is 10 ms; the bound leaves room for a busy two-core machine.
-        #expect(notice < 60)
+        // The aim is 10 ms (4-30 ms measured here); the bound leaves room for a two-core machine
+        // busy loading llama.cpp in a parallel test, and is still far below a 1 s poll.
+        #expect(notice < 150)
         await #expect(throws: BackendError.self) { try await backend.load(on: host) }
         let report = try await backend.unload()
         #expect(report.wasLoaded && report.memoryReturned)

@@ -39,7 +39,8 @@ import Testing
         let status = await child.waitForExit()
         let seenAfter = killed.duration(to: clock.now)
         #expect(status.signal == SIGKILL)
-        #expect(seenAfter < .milliseconds(200), "exit seen after \(seenAfter)")
+        // Typically well under 20 ms; the bound allows for a loaded machine.
+        #expect(seenAfter < .milliseconds(500), "exit seen after \(seenAfter)")
     }
 
     @Test(.timeLimit(.minutes(1)))

@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import Testing
 @testable import Devices
 
@@ -119,6 +120,18 @@ import Testing
         let account = try await probe.account(cap: nil, managedRoots: [Int32(me)])
         #expect(account.managed == 512 * Self.MiB)
         #expect(account.foreign == 14_921_613_312 - 512 * Self.MiB)
+    }
+
+    @Test func detectionFallsBackAndFailsClearly() async throws {
+        do {
+            let query = try await NvidiaDeviceProbe.detectQuery(logger: Logger(label: "test"))
+            print("NVIDIA figures come from \(query.sourceName): \(try await query.gpus())")
+        } catch {
+            // The message a config check prints on a machine without the driver.
+            #expect("\(error)".contains("no NVIDIA driver found"))
+            #expect("\(error)".contains("libnvidia-ml.so.1"))
+            #expect("\(error)".contains("nvidia-smi"))
+        }
     }
 
     @Test func realDriverIsUsedWhenPresent() async throws {

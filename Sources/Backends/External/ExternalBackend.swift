@@ -10,16 +10,13 @@ public struct ExternalBackend: Backend {
     public let configuration: ExternalBackendConfiguration
     public var management: BackendManagement { .external }
     /// Finishes at once: vramd starts nothing here.
-    public let exits: AsyncStream<BackendExit>
+    public let exits = AsyncStream<BackendExit>.none
     private let caller: HTTPCaller
 
     public init(model: ModelID, configuration: ExternalBackendConfiguration, httpClient: HTTPClient = .shared) {
         self.model = model
         self.configuration = configuration
         self.caller = HTTPCaller(client: httpClient)
-        let (exits, continuation) = AsyncStream.makeStream(of: BackendExit.self)
-        continuation.finish()
-        self.exits = exits
     }
 
     /// Checks that the server answers and returns where to route; loads nothing.

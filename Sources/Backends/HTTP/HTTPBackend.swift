@@ -15,7 +15,7 @@ public actor HTTPBackend: Backend {
     public nonisolated let configuration: HTTPBackendConfiguration
     public nonisolated var management: BackendManagement { .vramd }
     /// Finishes at once: this backend starts no process.
-    public nonisolated let exits: AsyncStream<BackendExit>
+    public nonisolated let exits = AsyncStream<BackendExit>.none
 
     private struct Loaded {
         let placement: Placement
@@ -26,23 +26,17 @@ public actor HTTPBackend: Backend {
         let footprint: UInt64
     }
 
-    private let caller: HTTPCaller
-    private let clock: any Clock<Duration>
-    private let logger: Logger
+    private let tools: BackendTools
+    private var caller: HTTPCaller { tools.caller }
+    private var clock: any Clock<Duration> { tools.clock }
+    private var logger: Logger { tools.logger }
     private var loaded: Loaded?
 
     public init(model: ModelID, configuration: HTTPBackendConfiguration, httpClient: HTTPClient = .shared,
                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger = Logger(label: "vramd.backend.http")) {
         self.model = model
         self.configuration = configuration
-        self.caller = HTTPCaller(client: httpClient)
-        self.clock = clock
-        var logger = logger
-        logger[metadataKey: "model"] = "\(model)"
-        self.logger = logger
-        let (exits, continuation) = AsyncStream.makeStream(of: BackendExit.self)
-        continuation.finish()
-        self.exits = exits
+        tools = BackendTools(model: model, httpClient: httpClient, clock: clock, logger: logger)
     }
 
     public func load(on placement: Placement) async throws -> LoadedModel {

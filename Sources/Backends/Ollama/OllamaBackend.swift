@@ -15,11 +15,12 @@ public actor OllamaBackend: Backend {
     public nonisolated let configuration: OllamaBackendConfiguration
     public nonisolated var management: BackendManagement { .selfManaged }
     /// Finishes at once: Ollama's processes are Ollama's.
-    public nonisolated let exits: AsyncStream<BackendExit>
+    public nonisolated let exits = AsyncStream<BackendExit>.none
 
-    private let caller: HTTPCaller
-    private let clock: any Clock<Duration>
-    private let logger: Logger
+    private let tools: BackendTools
+    private var caller: HTTPCaller { tools.caller }
+    private var clock: any Clock<Duration> { tools.clock }
+    private var logger: Logger { tools.logger }
     private var isLoaded = false
 
     /// Ollama's name for the model.
@@ -29,14 +30,7 @@ public actor OllamaBackend: Backend {
                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger = Logger(label: "vramd.backend.ollama")) {
         self.model = model
         self.configuration = configuration
-        self.caller = HTTPCaller(client: httpClient)
-        self.clock = clock
-        var logger = logger
-        logger[metadataKey: "model"] = "\(model)"
-        self.logger = logger
-        let (exits, continuation) = AsyncStream.makeStream(of: BackendExit.self)
-        continuation.finish()
-        self.exits = exits
+        tools = BackendTools(model: model, httpClient: httpClient, clock: clock, logger: logger)
     }
 
     public func load(on placement: Placement) async throws -> LoadedModel {

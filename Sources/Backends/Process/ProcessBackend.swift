@@ -30,9 +30,10 @@ public actor ProcessBackend: Backend {
     }
 
     private nonisolated let exitContinuation: AsyncStream<BackendExit>.Continuation
-    private let caller: HTTPCaller
-    private let clock: any Clock<Duration>
-    private let logger: Logger
+    private let tools: BackendTools
+    private var caller: HTTPCaller { tools.caller }
+    private var clock: any Clock<Duration> { tools.clock }
+    private var logger: Logger { tools.logger }
     private let logDirectory: String?
     private var running: Running?
 
@@ -49,11 +50,7 @@ public actor ProcessBackend: Backend {
         self.model = model
         self.configuration = configuration
         self.logDirectory = logDirectory
-        self.caller = HTTPCaller(client: httpClient)
-        self.clock = clock
-        var logger = logger
-        logger[metadataKey: "model"] = "\(model)"
-        self.logger = logger
+        tools = BackendTools(model: model, httpClient: httpClient, clock: clock, logger: logger)
         (exits, exitContinuation) = AsyncStream.makeStream(of: BackendExit.self)
     }
 
