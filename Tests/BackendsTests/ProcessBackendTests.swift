@@ -72,4 +72,25 @@ import Testing
         #expect(groupIsGone(try #require(loaded.pid)))
         #expect(try await backend.unload().wasLoaded == false)
     }
+
+    /// A crash is reported on `exits` as unexpected, and the model can be loaded again as soon as
+    /// the report arrives (the broker's restart path).
+    @Test(.timeLimit(.minutes(1)))
+    func crashedServerCanBeLoadedAgainAtOnce() async throws {
+        let backend = ProcessBackend(model: "python", configuration: .init(command: [RealTools.python, RealTools.modelServer, "--port", "${PORT}"]))
+        var exits = backend.exits.makeAsyncIterator()
+        let first = try await backend.load(on: host)
+        kill(try #require(first.pid), SIGKILL)
+        let crash = try #require(await exits.next())
+        #expect(!crash.expected && crash.status.signal == SIGKILL && crash.pid == first.pid)
+        #expect(await backend.health() == .notLoaded)
+
+        let second = try await backend.load(on: host)
+        #expect(second.pid != first.pid)
+        #expect(await backend.health() == .healthy)
+        let report = try await backend.unload()
+        #expect(report.wasLoaded && report.exit?.signal == SIGTERM)
+        let stopped = try #require(await exits.next())
+        #expect(stopped.expected && stopped.pid == second.pid)
+    }
 }

@@ -55,10 +55,18 @@ public actor ProcessBackend: Backend {
     }
 
     /// The port of the running server, if one runs.
-    public var port: Int? { running?.port }
+    public var port: Int? { live?.port }
+
+    /// The running server, unless it has exited: the exit is reported on ``exits`` before the
+    /// task that clears ``running`` gets to run, and a broker reacting to it must be able to load
+    /// again at once.
+    private var live: Running? {
+        guard let running, running.child.exitStatus == nil else { return nil }
+        return running
+    }
 
     public func load(on placement: Placement) async throws -> LoadedModel {
-        guard running == nil else { throw BackendError.alreadyLoaded(model) }
+        guard live == nil else { throw BackendError.alreadyLoaded(model) }
         let started = ContinuousClock.now
         let port = try FreePort.pick()
         let argv = configuration.command.map { substitute($0, port: port) }
@@ -107,7 +115,9 @@ public actor ProcessBackend: Backend {
     }
 
     public func unload() async throws -> UnloadReport {
-        guard let current = running else { return UnloadReport(wasLoaded: false, memoryReturned: true) }
+        guard let current = live else {
+            return UnloadReport(wasLoaded: false, exit: running?.child.exitStatus, memoryReturned: true)
+        }
         let probe = current.placement.probe
         let root = current.child.pid
         // Measured before the stop: the tree is gone after it.
@@ -127,12 +137,12 @@ public actor ProcessBackend: Backend {
     }
 
     public func health() async -> BackendHealth {
-        guard let current = running else { return .notLoaded }
+        guard let current = live else { return .notLoaded }
         return await caller.health(HTTPCall(path: configuration.readyPath), at: "http://127.0.0.1:\(current.port)", model: model)
     }
 
     public func measuredFootprint() async throws -> UInt64? {
-        guard let current = running else { return nil }
+        guard let current = live else { return nil }
         return try await current.placement.probe.usage(ofProcessTree: current.child.pid)?.bytes
     }
 

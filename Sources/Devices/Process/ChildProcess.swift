@@ -69,11 +69,11 @@ public final class ChildProcess: Sendable {
         guard let program = argv.first, !program.isEmpty else {
             throw ChildProcessError("cannot start a process from an empty command")
         }
-        let output = try Pipe()
-        var input: Pipe?
+        let output = try CloseOnExecPipe()
+        var input: CloseOnExecPipe?
         if options.pipeStandardInput {
             _ = ignoreBrokenPipes
-            input = try Pipe()
+            input = try CloseOnExecPipe()
         }
         let pid: Int32
         do {

@@ -4,7 +4,7 @@ import Glibc
 
 /// glibc functions Swift's Glibc module does not declare (they sit behind `_GNU_SOURCE`), looked
 /// up once at run time. Both exist in every glibc vramd supports (2.34+); without them spawning
-/// still works, only with the small leak described at ``Pipe``.
+/// still works, only with the small leak described at ``CloseOnExecPipe``.
 private enum GNUFunctions {
     typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
     typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
@@ -16,7 +16,7 @@ private enum GNUFunctions {
 
 /// A pipe whose two ends are close-on-exec, so a child spawned concurrently for another model
 /// does not inherit them and hold the pipe open after this child has gone.
-struct Pipe {
+struct CloseOnExecPipe {
     let read: Int32
     let write: Int32
 
