@@ -80,7 +80,9 @@ public struct Placement: Sendable {
 
 /// A model that finished loading.
 public struct LoadedModel: Sendable {
+    /// The model that loaded.
     public var model: ModelID
+    /// The device it was placed on.
     public var device: DeviceID
     /// Where to send the model's requests: scheme, host and port, no trailing slash.
     public var endpoint: String
@@ -119,8 +121,11 @@ public struct UnloadReport: Sendable {
 
 /// The end of a process a backend started.
 public struct BackendExit: Sendable, CustomStringConvertible {
+    /// The model whose process ended.
     public var model: ModelID
+    /// The process that ended (the root of its process group).
     public var pid: Int32
+    /// How it ended.
     public var status: ExitStatus
     /// Whether vramd asked for it (an unload, a failed load's cleanup). An unexpected exit means
     /// the model is gone: mark it unloaded and free its memory in the ledger.
@@ -146,11 +151,14 @@ public struct BackendHealth: Sendable, Hashable, CustomStringConvertible {
 
     private let kind: Kind
 
+    /// The server answered its health check with 2xx.
     public static let healthy = BackendHealth(kind: .healthy)
     /// Nothing is running to ask.
     public static let notLoaded = BackendHealth(kind: .notLoaded)
+    /// The server answered otherwise, or not at all; `reason` says how.
     public static func unhealthy(_ reason: String) -> BackendHealth { BackendHealth(kind: .unhealthy(reason)) }
 
+    /// Whether requests can be routed to it.
     public var isHealthy: Bool { kind == .healthy }
 
     public var description: String {

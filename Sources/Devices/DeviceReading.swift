@@ -31,6 +31,7 @@ public struct DeviceReading: Sendable, Hashable {
 
 /// What one process holds on a device.
 public struct ProcessMemory: Sendable, Hashable {
+    /// The process, in the host's pid namespace.
     public var pid: Int32
     /// Bytes held, or `nil` where the driver will not say (NVML reports "not available" without
     /// the privileges to see other users' processes, and always under WDDM).

@@ -61,6 +61,11 @@ import Testing
         let grownUsed = Int64(allocated.countedInUsed) - Int64(before.countedInUsed)
         #expect(grownUsed >= 195 * Int64(Self.MiB))
         #expect(try #require(allocated.peakBytes) >= allocated.bytes)
+        // As a process vramd started, the tree's memory is vramd's, not foreign.
+        let account = try await probe.account(cap: 1 << 50, managedRoots: [root.pid])
+        #expect(account.managed >= 195 * Self.MiB)
+        #expect(account.capacity == account.total, "a cap above the machine's memory is the machine's memory")
+        #expect(account.headroom <= account.free + account.managed)
 
         try root.writeToStandardInput("free\n")
         #expect(await lines.next(startingWith: "freed") == "freed")

@@ -6,7 +6,9 @@ import VRAMPolicy
 /// the same memory. ``init(model:file:contextLength:parallel:kvType:)`` builds one from the
 /// settings llama.cpp's footprint depends on; a caller with other settings may build its own.
 public struct FootprintKey: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The configured model.
     public var model: ModelID
+    /// The settings the footprint depends on, as one opaque string.
     public var variant: String
 
     public init(model: ModelID, variant: String) {

@@ -18,7 +18,9 @@ import VRAMPolicy
 public actor FootprintStore {
     /// One remembered measurement.
     public struct Measurement: Sendable, Hashable, Codable {
+        /// The largest footprint measured for the key.
         public var bytes: UInt64
+        /// When it was measured.
         public var measuredAt: Date
     }
 
