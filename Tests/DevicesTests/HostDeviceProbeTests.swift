@@ -40,7 +40,7 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func treeRSSFollowsARealAllocation() async throws {
         let output = OutputLines()
-        let root = try output.spawn([TestPython.executable, TestPython.program("allocating_tree.py")],
+        let root = try output.spawn([TestPrograms.python, TestPrograms.path("allocating_tree.py")],
                                     options: .init(pipeStandardInput: true))
         var lines = output.stream.makeAsyncIterator()
         let ready = try #require(await lines.next(startingWith: "child-ready"))
