@@ -49,6 +49,16 @@ import Testing
         #expect(reading.processes?.count == 3)
     }
 
+    /// The real runner: a process started, its output read, its status checked.
+    @Test(.timeLimit(.minutes(1)))
+    func nvidiaSMIIsRunAsAProcess() async throws {
+        let probe = NvidiaDeviceProbe(selector: .index(1), query: NvidiaSMIQuery(executable: TestPrograms.path("fake-nvidia-smi")))
+        let reading = try await probe.read()
+        #expect(reading.name == "NVIDIA RTX A4000")
+        #expect(reading.used == 1 * Self.MiB && reading.free == 15993 * Self.MiB)
+        #expect(reading.processes == [])
+    }
+
     @Test func nvidiaSMIFailureCarriesItsOutput() async {
         let query = NvidiaSMIQuery { _ in
             ChildProcess.Completed(status: .exited(9), lines: ["NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."])

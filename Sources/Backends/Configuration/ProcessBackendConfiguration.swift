@@ -2,7 +2,8 @@
 /// llama-swap kind).
 public struct ProcessBackendConfiguration: Sendable, Hashable {
     /// YAML `command`: the program and its arguments, run without a shell. `${PORT}` is replaced
-    /// by a free port vramd picks and `${MODEL_ID}` by the model id.
+    /// by a free port vramd picks and `${MODEL_ID}` by the model id. The server must listen on
+    /// 127.0.0.1 at that port: readiness, health and routing go there.
     public var command: [String]
     /// YAML `env`: variables added to vramd's environment for the child; values are substituted
     /// like `command`. `CUDA_VISIBLE_DEVICES` is set from the placement unless given here.
