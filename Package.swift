@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // The pure core: no I/O, no clock reads, no dependencies.
@@ -31,7 +33,14 @@ let package = Package(
         ),
         .target(
             name: "Backends",
-            dependencies: ["VRAMPolicy", "Devices", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "VRAMPolicy", "Devices",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Request and body types of AsyncHTTPClient's API.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "Broker",
@@ -56,8 +65,18 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache", "VRAMPolicy"]),
         .testTarget(name: "VRAMConfigTests", dependencies: ["VRAMConfig", "VRAMPolicy"]),
-        .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends"]),
+        .testTarget(
+            name: "DevicesTests",
+            dependencies: ["Devices", .product(name: "Logging", package: "swift-log")],
+            // Recorded device outputs and helper programs, read from the source tree at run time.
+            exclude: ["Fixtures", "Programs"]
+        ),
+        .testTarget(
+            name: "BackendsTests",
+            dependencies: ["Backends", "Devices", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            // The test HTTP server is a Python program run as a real process, not compiled.
+            exclude: ["Servers"]
+        ),
         // Depends on the executable so `swift test` builds the binary the CLI tests run.
         .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"]),
     ],

@@ -1,1 +1,0 @@
-// The Backends module; see README.md for its role.

@@ -1,1 +1,0 @@
-// The Devices module; see README.md for its role.
