@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "ModelCache", dependencies: ["VRAMPolicy"]),
         .target(
             name: "VRAMConfig",
-            dependencies: ["VRAMPolicy", "GGUF", .product(name: "Yams", package: "Yams")]
+            dependencies: ["VRAMPolicy", "GGUF", "Backends", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "Devices",

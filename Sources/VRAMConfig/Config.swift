@@ -1,3 +1,4 @@
+import Foundation
 import VRAMPolicy
 
 /// The whole vramd config, as read from YAML. The key names are a contract other tools read:
@@ -12,6 +13,26 @@ public struct Config: Sendable {
     public var devices: [DeviceConfig]
     /// `models`, in file order.
     public var models: [ModelConfig]
+    /// The broker's own settings (queue, auth, routing, limits).
+    public var broker = BrokerSettings()
+
+    /// The folder relative paths in the config are resolved against: the config file's own.
+    public var baseDirectory: String {
+        guard let slash = file.lastIndex(of: "/") else { return "." }
+        return slash == file.startIndex ? "/" : String(file[..<slash])
+    }
+
+    /// `path` as written in the config, made absolute against ``baseDirectory``.
+    public func resolvePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] { return home + path.dropFirst(1) }
+        return baseDirectory + "/" + path
+    }
+
+    /// The model a name or alias refers to.
+    public func model(named name: String) -> ModelConfig? {
+        models.first { $0.id.rawValue == name } ?? models.first { $0.aliases.contains(name) }
+    }
 
     public func model(_ id: ModelID) -> ModelConfig? { models.first { $0.id == id } }
     public func device(_ id: DeviceID) -> DeviceConfig? { devices.first { $0.id == id } }
@@ -47,6 +68,53 @@ public struct DeviceConfig: Sendable, Hashable {
     public var cushion: Int64
     /// `index`: which GPU an nvidia device is (default: its position among the nvidia devices).
     public var index: Int?
+    /// `serialize`: one request at a time runs on this device (seed 003's global GPU lock).
+    public var serialize = false
+}
+
+/// Settings of `vramd serve` beyond the policy.
+public struct BrokerSettings: Sendable, Hashable {
+    public enum Auth: Sendable, Hashable {
+        /// No `auth` key: only allowed on a loopback address.
+        case unset
+        /// `auth: none`, written explicitly.
+        case none
+        /// `auth: {token: …}` or `{token_file: …}`.
+        case token(String)
+    }
+
+    /// `queue.max`: requests waiting at once before 429.
+    public var queueMax = 256
+    /// `queue.timeout`: how long a request may wait for its model.
+    public var queueTimeout: Duration = .seconds(60)
+    public var auth = Auth.unset
+    /// `routing`: the default model per kind for `/v1/llm`, `/v1/tts`, `/v1/stt`, `/v1/image`.
+    public var routing: [ModelKind: ModelID] = [:]
+    /// `max_body`: the largest request body accepted (uploads included).
+    public var maxBody: Int64 = 64 << 20
+    /// `state_dir`: where measured footprints are remembered (default `$XDG_STATE_HOME/vramd`).
+    public var stateDirectory: String?
+    /// `log_dir`: where process backends' output is kept (default: the state directory's `logs`).
+    public var logDirectory: String?
+    /// `hooks.on_pressure`: a URL that gets a JSON POST whenever a load has to evict or wait.
+    public var onPressureHook: String?
+    /// `audio_proxy`: `GET {path}/*` is passed to `model`'s backend.
+    public var audioProxy: AudioProxy?
+    /// `loading_feedback`: streamed requests waiting for a load get SSE comments meanwhile.
+    public var loadingFeedback = false
+    /// `shutdown_grace`: how long in-flight requests may finish after SIGTERM.
+    public var shutdownGrace: Duration = .seconds(30)
+    /// `policy.swap_quantum`: queued requests for a resident model served before it is swapped
+    /// out for one of the same or lower priority (0 requests turns it off).
+    public var swapQuantumRequests = 4
+    public var swapQuantumTime: Duration = .seconds(2)
+
+    public struct AudioProxy: Sendable, Hashable {
+        public var path: String
+        public var model: ModelID
+    }
+
+    public init() {}
 }
 
 /// How a model's footprint is known.
@@ -96,6 +164,12 @@ public struct ModelConfig: Sendable, Hashable {
     public var device: DeviceID?
     /// `aliases`: other names requests may use for this model.
     public var aliases: [String]
+    /// `backend`: how it is loaded and unloaded; `nil` in configs used only for planning.
+    public var backend: BackendSpec?
+    /// `paths`: the backend path for each facade kind (`llm: /v1/chat/completions`).
+    public var paths: [String: String] = [:]
+    /// `preload`: loaded when vramd starts.
+    public var preload = false
 
     /// The policy's view of this model, given its footprint in bytes.
     public func spec(memory bytes: Int64) -> ModelSpec {

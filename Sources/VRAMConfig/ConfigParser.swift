@@ -3,12 +3,15 @@ import VRAMPolicy
 import Yams
 
 extension Config {
-    static let topLevelKeys = ["listen", "policy", "devices", "models"]
-    static let policyKeys = ["upward_eviction", "min_residency"]
-    static let deviceKeys = ["id", "kind", "capacity", "cushion", "index"]
+    static let topLevelKeys = [
+        "listen", "policy", "devices", "models", "queue", "auth", "routing", "max_body", "state_dir", "log_dir",
+        "hooks", "audio_proxy", "loading_feedback", "shutdown_grace",
+    ]
+    static let policyKeys = ["upward_eviction", "min_residency", "swap_quantum"]
+    static let deviceKeys = ["id", "kind", "capacity", "cushion", "index", "serialize"]
     static let modelKeys = [
         "kind", "memory", "priority", "keep_alive", "pinned", "qos", "reserve", "coexists_with",
-        "exclusive_group", "max_concurrency", "device", "aliases",
+        "exclusive_group", "max_concurrency", "device", "aliases", "backend", "paths", "preload",
     ]
     static let ggufKeys = ["gguf", "context", "parallel", "kv_type", "flash_attention", "gpu_layers", "budget"]
     static let defaultRealCushion: Int64 = 256 << 20
@@ -47,10 +50,10 @@ extension Config {
         for (key, value) in reader.mapping(root, at: "", allowed: topLevelKeys) ?? [] {
             switch key {
             case "listen": config.listen = reader.listenAddress(value, at: key) ?? config.listen
-            case "policy": config.policy = reader.policy(value, at: key)
+            case "policy": config.policy = reader.policy(value, at: key, broker: &config.broker)
             case "devices": config.devices = reader.devices(value, at: key)
             case "models": modelsNode = value
-            default: break
+            default: reader.brokerSetting(key, value, into: &config.broker, baseDirectory: config.baseDirectory)
             }
         }
         if config.devices.isEmpty && (root["devices"] == nil) {
@@ -60,6 +63,7 @@ extension Config {
             config.models = reader.models(modelsNode, devices: config.devices)
         }
         reader.validate(config)
+        reader.validateBroker(config)
         if !reader.errors.isEmpty { throw ConfigErrors(reader.errors) }
         return config
     }
@@ -81,11 +85,19 @@ extension ConfigReader {
         return ListenAddress(host: host, port: port)
     }
 
-    mutating func policy(_ node: Node, at path: String) -> PolicyOptions {
+    mutating func policy(_ node: Node, at path: String, broker: inout BrokerSettings) -> PolicyOptions {
         var options = PolicyOptions()
         for (key, value) in mapping(node, at: path, allowed: Config.policyKeys) ?? [] {
             let keyPath = join(path, key)
             switch key {
+            case "swap_quantum":
+                for (quantumKey, quantumValue) in mapping(value, at: keyPath, allowed: ["requests", "time"]) ?? [] {
+                    if quantumKey == "requests" {
+                        broker.swapQuantumRequests = int(quantumValue, at: "\(keyPath).requests", range: 0...10_000) ?? broker.swapQuantumRequests
+                    } else {
+                        broker.swapQuantumTime = duration(quantumValue, at: "\(keyPath).time") ?? broker.swapQuantumTime
+                    }
+                }
             case "upward_eviction":
                 options.upwardEviction = choice(value, at: keyPath, PolicyOptions.UpwardEviction.allCases.map { ($0.rawValue, $0) })
                     ?? options.upwardEviction
@@ -108,7 +120,7 @@ extension ConfigReader {
             guard let entries = mapping(item, at: itemPath, allowed: Config.deviceKeys) else { continue }
             var id: DeviceID?
             var kind: DeviceConfig.Kind?
-            var capacity: Int64?, cushion: Int64?, gpuIndex: Int?
+            var capacity: Int64?, cushion: Int64?, gpuIndex: Int?, serialize = false
             for (key, value) in entries {
                 let keyPath = "\(itemPath).\(key)"
                 switch key {
@@ -117,6 +129,7 @@ extension ConfigReader {
                 case "capacity": capacity = size(value, at: keyPath)
                 case "cushion": cushion = size(value, at: keyPath)
                 case "index": gpuIndex = int(value, at: keyPath, range: 0...63)
+                case "serialize": serialize = bool(value, at: keyPath) ?? false
                 default: break
                 }
             }
@@ -138,7 +151,7 @@ extension ConfigReader {
             }
             devices.append(DeviceConfig(id: id, kind: resolvedKind, capacity: capacity,
                                         cushion: cushion ?? (resolvedKind == .simulated ? 0 : Config.defaultRealCushion),
-                                        index: gpuIndex))
+                                        index: gpuIndex, serialize: serialize))
         }
         return devices
     }

@@ -19,6 +19,7 @@ extension ConfigReader {
         var pinned = false, qos = QoS.burstable, reserve: Int64 = 0
         var coexists: [ModelID] = [], aliases: [String] = []
         var group: String?, maxConcurrency = 1, device: DeviceID?
+        var backend: BackendSpec?, paths: [String: String] = [:], preload = false
         for (key, value) in entries {
             let keyPath = "\(path).\(key)"
             switch key {
@@ -34,6 +35,12 @@ extension ConfigReader {
             case "max_concurrency": maxConcurrency = int(value, at: keyPath, range: 1...4096) ?? maxConcurrency
             case "device": device = (optionalString(value, at: keyPath) ?? nil).map { DeviceID($0) }
             case "aliases": aliases = stringList(value, at: keyPath) ?? []
+            case "backend": backend = self.backend(value, at: keyPath)
+            case "paths":
+                for (kind, pathNode) in mapping(value, at: keyPath, allowed: []) ?? [] {
+                    if let text = string(pathNode, at: "\(keyPath).\(kind)") { paths[kind] = text }
+                }
+            case "preload": preload = bool(value, at: keyPath) ?? false
             default: break
             }
         }
@@ -46,7 +53,8 @@ extension ConfigReader {
         return ModelConfig(id: id, kind: kind, memory: memory, priority: priority ?? kind.defaultPriority,
                            keepAlive: keepAlive ?? (pinned ? .forever : .duration(.seconds(300))),
                            pinned: pinned, qos: qos, reserve: reserve, coexistsWith: coexists,
-                           exclusiveGroup: group, maxConcurrency: maxConcurrency, device: device, aliases: aliases)
+                           exclusiveGroup: group, maxConcurrency: maxConcurrency, device: device, aliases: aliases,
+                           backend: backend, paths: paths, preload: preload)
     }
 
     private mutating func keepAlive(_ node: Node, at path: String) -> KeepAlive? {

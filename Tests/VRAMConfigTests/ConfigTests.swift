@@ -173,3 +173,112 @@ import VRAMPolicy
         #expect(DurationText.format(.milliseconds(250)) == "250ms")
     }
 }
+
+@Suite struct BrokerConfigTests {
+    static let full = """
+        listen: 127.0.0.1:9000
+        queue: {max: 32, timeout: 15s}
+        auth: {token: "0123456789abcdef0123"}
+        routing: {llm: gemma, tts: piper}
+        max_body: 16MiB
+        state_dir: state
+        loading_feedback: true
+        hooks: {on_pressure: "http://127.0.0.1:9999/pressure"}
+        audio_proxy: {path: /audio, model: piper}
+        policy:
+          swap_quantum: {requests: 2, time: 500ms}
+        devices:
+          - {id: cpu, kind: host, serialize: true}
+        models:
+          gemma:
+            kind: llm
+            memory: 600MiB
+            aliases: [gpt-4o-mini]
+            preload: true
+            paths: {llm: /v1/chat/completions}
+            backend:
+              type: process
+              command: [llama-server, -m, gemma.gguf, --port, "${PORT}"]
+              env: {LLAMA_ARG_THREADS: "2"}
+              stop_timeout: 3s
+              mps: {threads: 50, memory: 8GiB}
+          piper:
+            kind: tts
+            memory: 200MiB
+            backend:
+              type: http
+              url: http://127.0.0.1:5002/
+              load: {path: /admin/load, body: {model: "${MODEL_ID}"}}
+              unload: {method: POST, path: /admin/unload}
+              health: {path: /health}
+          llama3:
+            memory: 4GiB
+            backend: {type: ollama, model: "llama3.2:3b"}
+          remote:
+            memory: 1GiB
+            backend: {type: external, url: "http://127.0.0.1:7000"}
+        """
+
+    @Test func readsBrokerSettingsAndBackends() throws {
+        let config = try Config.parse(yaml: Self.full, file: "/etc/vramd/vramd.yaml")
+        #expect(config.broker.queueMax == 32 && config.broker.queueTimeout == .seconds(15))
+        #expect(config.broker.auth == .token("0123456789abcdef0123"))
+        #expect(config.broker.routing == [.llm: "gemma", .tts: "piper"])
+        #expect(config.broker.maxBody == 16 << 20)
+        #expect(config.broker.stateDirectory == "/etc/vramd/state")
+        #expect(config.broker.swapQuantumRequests == 2 && config.broker.swapQuantumTime == .milliseconds(500))
+        #expect(config.broker.audioProxy == BrokerSettings.AudioProxy(path: "/audio", model: "piper"))
+        #expect(config.devices.first?.serialize == true)
+        let gemma = try #require(config.model(named: "gpt-4o-mini"))
+        #expect(gemma.id == "gemma" && gemma.preload && gemma.paths == ["llm": "/v1/chat/completions"])
+        guard case .process(let process) = gemma.backend else {
+            Issue.record("expected a process backend")
+            return
+        }
+        #expect(process.command == ["llama-server", "-m", "gemma.gguf", "--port", "${PORT}"])
+        #expect(process.environment == ["LLAMA_ARG_THREADS": "2"])
+        #expect(process.stopTimeout == .seconds(3) && process.readyPath == "/health")
+        #expect(process.mps?.threads == 50 && process.mps?.memory == 8 << 30)
+        guard case .http(let http) = config.model("piper")?.backend else {
+            Issue.record("expected an http backend")
+            return
+        }
+        #expect(http.url == "http://127.0.0.1:5002")
+        #expect(http.load?.method == "POST" && http.load?.body == #"{"model":"${MODEL_ID}"}"#)
+        #expect(http.unload?.path == "/admin/unload")
+        guard case .ollama(let ollama) = config.model("llama3")?.backend else {
+            Issue.record("expected an ollama backend")
+            return
+        }
+        #expect(ollama.ollamaModel == "llama3.2:3b" && ollama.url == "http://127.0.0.1:11434")
+        #expect(config.model("remote")?.backend?.typeName == "external")
+        #expect(config.resolvePath("gemma.gguf") == "/etc/vramd/gemma.gguf")
+    }
+
+    @Test(arguments: [
+        ("listen: 0.0.0.0:8770\n", "auth", "without a token"),
+        ("auth: {token: short}\n", "auth.token", "too short"),
+        ("auth: {token_file: /nonexistent/token}\n", "auth.token_file", "cannot read"),
+        ("routing: {llm: gema}\nmodels:\n  gemma: {memory: 1GiB}\n", "routing.llm", "did you mean 'gemma'?"),
+        ("routing: {chat: gemma}\n", "routing.chat", "unknown key"),
+        ("models:\n  m:\n    memory: 1GiB\n    backend: {command: [x]}\n", "models.m.backend.type", "missing"),
+        ("models:\n  m:\n    memory: 1GiB\n    backend: {type: proces}\n", "models.m.backend.type", "did you mean 'process'?"),
+        ("models:\n  m:\n    memory: 1GiB\n    backend: {type: process, command: \"llama-server -m x\"}\n", "models.m.backend.command", "must be a list"),
+        ("models:\n  m:\n    memory: 1GiB\n    backend: {type: process, command: [x], url: http://a}\n", "models.m.backend.url", "unknown key"),
+        ("models:\n  m:\n    memory: 1GiB\n    backend: {type: http, url: localhost:5000}\n", "models.m.backend.url", "http://"),
+        ("models:\n  m:\n    memory: 1GiB\n    backend: {type: http, url: http://a:1, load: {method: GET}}\n", "models.m.backend.load.path", "missing"),
+        ("models:\n  m:\n    memory: 1GiB\n    preload: true\n", "models.m.preload", "without a backend"),
+        ("models:\n  m:\n    memory: 1GiB\n    paths: {llm: v1/chat}\n", "models.m.paths.llm", "must start with /"),
+        ("audio_proxy: {path: /audio, model: nobody}\n", "audio_proxy.model", "unknown model"),
+    ])
+    func brokerErrors(yaml: String, path: String, message: String) throws {
+        let errors = try #require(throws: ConfigErrors.self) { try Config.parse(yaml: yaml, file: "c.yaml") }
+        let match = errors.errors.first { $0.path == path }
+        #expect(match?.message.contains(message) == true, "\(errors)")
+    }
+
+    @Test func authNoneAllowsAPublicAddress() throws {
+        let config = try Config.parse(yaml: "listen: 0.0.0.0:8770\nauth: none\n", file: "c.yaml")
+        #expect(config.broker.auth == .none && !config.listen.isLoopback)
+    }
+}
