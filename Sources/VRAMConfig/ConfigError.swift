@@ -32,8 +32,8 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 }
 
 /// Suggests the closest known name for a misspelt one ("did you mean ...?").
-enum Suggestion {
-    static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+public enum Suggestion {
+    public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         var best: (String, Int)?
         for candidate in candidates {
             let distance = editDistance(word.lowercased(), candidate.lowercased())

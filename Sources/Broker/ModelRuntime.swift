@@ -1,0 +1,72 @@
+import Backends
+import VRAMConfig
+import VRAMPolicy
+
+/// Where a model is in its life, as `/v1/models` and `/v1/status` report it.
+public enum ModelState: String, Sendable, Codable {
+    case unloaded, loading, ready, unloading, failed
+}
+
+/// Where the footprint the planner counts came from.
+public enum FootprintSource: String, Sendable, Codable {
+    case declared, estimated, measured
+}
+
+/// What the scheduler knows about one configured model beyond the ledger.
+struct ModelRuntime: Sendable {
+    var config: ModelConfig
+    var backend: (any Backend)?
+    var state = ModelState.unloaded
+    var endpoint: String?
+    var device: DeviceID?
+    var pid: Int32?
+    var loadTask: Task<Void, any Error>?
+    /// Requests waiting for a concurrency slot on this (ready) model, served by priority, then FIFO.
+    var pending: [Pending] = []
+    var inFlight = 0
+    var lastError: String?
+    var loadCount = 0
+    var lastLoadDuration: Duration?
+    var lastUsed: ContinuousClock.Instant?
+    var footprint: Int64
+    var footprintSource: FootprintSource
+    /// The config changed while it was resident: unloaded once idle, reloaded on next use.
+    var stale = false
+    /// Another model is waiting to swap this one out: no new requests start on it.
+    var draining = false
+    /// Requests served since a load started waiting to swap this model out (the swap quantum).
+    var quantumServed = 0
+    var contentionSince: ContinuousClock.Instant?
+
+    struct Pending: Sendable {
+        var sequence: Int
+        var priority: Int
+    }
+
+    init(config: ModelConfig, backend: (any Backend)?, footprint: Int64, source: FootprintSource) {
+        self.config = config
+        self.backend = backend
+        self.footprint = footprint
+        self.footprintSource = source
+    }
+
+    mutating func enqueue(_ sequence: Int, priority: Int) {
+        pending.append(Pending(sequence: sequence, priority: priority))
+        pending.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.sequence < $1.sequence }
+    }
+
+    mutating func dequeue(_ sequence: Int) {
+        pending.removeAll { $0.sequence == sequence }
+    }
+
+    /// Whether the request is first in line (or not queued at all).
+    func isFirst(_ sequence: Int) -> Bool {
+        pending.first.map { $0.sequence == sequence } ?? true
+    }
+
+    mutating func endContention() {
+        draining = false
+        quantumServed = 0
+        contentionSince = nil
+    }
+}

@@ -1,0 +1,65 @@
+import AsyncHTTPClient
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+
+/// Passes a request to the backend a lease points at and streams the answer back as it
+/// arrives (SSE and chunked bodies included). The lease is released when the body has been
+/// sent, or when the client goes away, which also cancels the upstream request.
+struct Proxy: Sendable {
+    let client: HTTPClient
+
+    /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus ours.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length", "authorization", "x-priority",
+    ]
+
+    enum Body: Sendable {
+        case buffer(ByteBuffer)
+        case stream(RequestBody)
+    }
+
+    func forward(_ lease: Lease, method: HTTPRequest.Method, path: String, headers: HTTPFields, body: Body) async throws -> Response {
+        var upstream = HTTPClientRequest(url: lease.endpoint + path)
+        upstream.method = HTTPMethod(rawValue: method.rawValue)
+        for field in headers where !Self.hopByHop.contains(field.name.canonicalName) {
+            upstream.headers.add(name: field.name.rawName, value: field.value)
+        }
+        switch body {
+        case .buffer(let buffer):
+            if buffer.readableBytes > 0 || method == .post || method == .put { upstream.body = .bytes(buffer) }
+        case .stream(let stream):
+            upstream.body = .stream(stream, length: .unknown)
+        }
+        let response: HTTPClientResponse
+        do {
+            // Generations can run for a long time; the client's own disconnect is what ends them.
+            response = try await client.execute(upstream, timeout: .hours(24))
+        } catch {
+            await lease.release()
+            if error is CancellationError { throw error }
+            throw BrokerError.backendUnreachable(lease.model.rawValue, detail: "\(lease.model) at \(lease.endpoint): \(error)")
+        }
+        var fields = HTTPFields()
+        for header in response.headers where !Self.hopByHop.contains(header.name.lowercased()) || header.name.lowercased() == "content-length" {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        }
+        let upstreamBody = response.body
+        let responseBody = ResponseBody { writer in
+            do {
+                for try await chunk in upstreamBody {
+                    try await writer.write(chunk)
+                }
+                try await writer.finish(nil)
+            } catch {
+                await lease.release()
+                throw error
+            }
+            await lease.release()
+        }
+        return Response(status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
+                        headers: fields, body: responseBody)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import NIOCore
+
+/// Finds the model a request names: the `model` field of a JSON body, or of a multipart form
+/// (audio transcriptions upload a file beside it).
+enum RequestModel {
+    enum Failure: Error, Equatable {
+        case notJSON
+        case notAnObject
+        case modelNotAString
+    }
+
+    /// The `model` field, or `nil` when the body has none.
+    static func find(in body: ByteBuffer, contentType: String?) throws -> String? {
+        if let contentType, contentType.lowercased().hasPrefix("multipart/form-data") {
+            return multipartField("model", in: body, contentType: contentType)
+        }
+        if body.readableBytes == 0 { return nil }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed])
+        } catch {
+            throw Failure.notJSON
+        }
+        guard let dictionary = object as? [String: Any] else { throw Failure.notAnObject }
+        guard let model = dictionary["model"] else { return nil }
+        guard let name = model as? String else { throw Failure.modelNotAString }
+        return name
+    }
+
+    /// The value of a plain (non-file) field of a multipart form.
+    static func multipartField(_ name: String, in body: ByteBuffer, contentType: String) -> String? {
+        guard let boundaryRange = contentType.range(of: "boundary=") else { return nil }
+        var boundary = String(contentType[boundaryRange.upperBound...])
+        if let semicolon = boundary.firstIndex(of: ";") { boundary = String(boundary[..<semicolon]) }
+        boundary = boundary.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        let data = Data(body.readableBytesView)
+        let delimiter = Data("--\(boundary)".utf8)
+        let headerEnd = Data("\r\n\r\n".utf8)
+        var searchStart = data.startIndex
+        while let partStart = data.range(of: delimiter, in: searchStart..<data.endIndex) {
+            let afterDelimiter = partStart.upperBound
+            guard let headersEnd = data.range(of: headerEnd, in: afterDelimiter..<data.endIndex) else { return nil }
+            let headers = String(decoding: data[afterDelimiter..<headersEnd.lowerBound], as: UTF8.self)
+            let next = data.range(of: delimiter, in: headersEnd.upperBound..<data.endIndex)
+            if headers.contains("name=\"\(name)\"") && !headers.contains("filename=") {
+                let valueEnd = next?.lowerBound ?? data.endIndex
+                let value = String(decoding: data[headersEnd.upperBound..<valueEnd], as: UTF8.self)
+                return value.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let next else { return nil }
+            searchStart = next.lowerBound
+        }
+        return nil
+    }
+}

@@ -1,0 +1,173 @@
+import AsyncHTTPClient
+import Backends
+import Devices
+import Foundation
+import NIOCore
+import VRAMConfig
+import VRAMPolicy
+
+/// What `/v1/models` and `/v1/status` say about one model.
+public struct ModelStatus: Sendable, Codable {
+    public var id: String
+    public var kind: String
+    public var aliases: [String]
+    public var state: ModelState
+    public var device: String?
+    public var footprint: Int64
+    public var footprintSource: FootprintSource
+    public var inFlight: Int
+    public var queued: Int
+    public var loadCount: Int
+    public var lastLoadSeconds: Double?
+    public var lastError: String?
+    public var keepAliveExpiresIn: Double?
+    public var backend: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, aliases, state, device, footprint, queued, backend
+        case footprintSource = "footprint_source", inFlight = "in_flight", loadCount = "load_count"
+        case lastLoadSeconds = "last_load_seconds", lastError = "last_error", keepAliveExpiresIn = "keep_alive_expires_in"
+    }
+}
+
+extension Scheduler {
+    /// Loads a model without a request (`POST /v1/models/{id}/load`, `preload: true`).
+    public func load(_ name: String) async throws {
+        let id = try resolve(name)
+        guard runtimes[id]?.backend != nil else { throw BrokerError.badRequest("model '\(id)' has no backend configured", model: id.rawValue) }
+        if runtimes[id]?.state == .ready { return }
+        try await startLoad(id).value
+    }
+
+    /// Unloads a model once its requests drain (`POST /v1/models/{id}/unload`).
+    public func unload(_ name: String) async throws {
+        try await unload(try resolve(name), reason: "requested")
+    }
+
+    /// Unloads idle models past their keep-alive; the reaper calls it.
+    public func reapExpired() async {
+        for id in ledger.expired(at: now) where runtimes[id]?.state == .ready && runtimes[id]?.inFlight == 0 {
+            try? await unload(id, reason: "keep-alive expired")
+        }
+    }
+
+    /// Reads every real device and updates capacity and foreign memory in the ledger, so the
+    /// planner never counts on memory someone else holds.
+    public func refreshDevices() async {
+        for device in config.devices where device.kind != .simulated {
+            guard let probe = probes[device.id] else { continue }
+            let managed = Set(runtimes.values.filter { $0.device == device.id }.compactMap(\.pid))
+            let external = runtimes.values.filter { $0.device == device.id && $0.pid == nil && $0.state == .ready }
+                .reduce(UInt64(0)) { $0 + UInt64(max(0, $1.footprint)) }
+            guard let account = try? await probe.account(cap: device.capacity.map { UInt64($0) }, managedRoots: managed,
+                                                         externallyManaged: external) else { continue }
+            // Capacity − foreign must come out as min(cap, total − foreign).
+            let foreign = Int64(clamping: account.foreign)
+            let capacity = min(Int64(clamping: account.total), (device.capacity ?? Int64(clamping: account.total)) + foreign)
+            try? ledger.setForeign(foreign, on: device.id)
+            try? ledger.setCapacity(capacity, on: device.id)
+        }
+        notifyChange()
+    }
+
+    /// Loads the models marked `preload: true`.
+    public func preload() async {
+        for model in config.models where model.preload {
+            do { try await load(model.id.rawValue) } catch { logger.error("preload failed", metadata: ["model": "\(model.id)", "error": "\(error)"]) }
+        }
+    }
+
+    /// Applies a new config: new models appear, removed ones are unloaded, changed ones are
+    /// reloaded on next use.
+    public func reload(_ new: Config, footprint: (ModelConfig) throws -> (Int64, FootprintSource)) async throws {
+        var specs: [ModelSpec] = []
+        var updated: [ModelID: ModelRuntime] = [:]
+        for model in new.models {
+            let (bytes, source) = try footprint(model)
+            specs.append(model.spec(memory: bytes))
+            if var runtime = runtimes[model.id] {
+                if runtime.config != model {
+                    runtime.stale = runtime.state == .ready || runtime.state == .loading
+                    if runtime.config.backend != model.backend && !runtime.stale { runtime.backend = backendFactory(model) }
+                    runtime.config = model
+                    runtime.footprint = bytes
+                    runtime.footprintSource = source
+                }
+                updated[model.id] = runtime
+            } else {
+                updated[model.id] = ModelRuntime(config: model, backend: backendFactory(model), footprint: bytes, source: source)
+            }
+        }
+        let removed = runtimes.keys.filter { updated[$0] == nil }
+        for id in removed where runtimes[id]?.state == .ready {
+            try? await unload(id, reason: "removed from the config")
+        }
+        for id in removed { runtimes[id] = nil }
+        for (id, runtime) in updated { runtimes[id] = runtime }
+        config = new
+        ledger.options = new.policy
+        ledger.replaceModels(specs)
+        logger.info("config reloaded", metadata: ["models": "\(new.models.count)", "removed": "\(removed.count)"])
+        notifyChange()
+    }
+
+    /// Stops taking requests and unloads everything vramd loaded (SIGTERM, after the drain).
+    public func shutdown() async {
+        beginShutdown()
+        for (id, runtime) in runtimes where runtime.state == .ready || runtime.state == .loading || runtime.state == .failed {
+            if let task = runtime.loadTask { _ = try? await task.value }
+            try? ledger.markUnloaded(id)
+            runtimes[id]?.state = .unloading
+            await finishUnloadForShutdown(id)
+        }
+    }
+
+    public func models() -> [ModelStatus] {
+        config.models.compactMap { model in
+            guard let runtime = runtimes[model.id] else { return nil }
+            let expiry = ledger.keepAliveExpiry(of: model.id).map { Double($0.since(now).nanoseconds) / 1e9 }
+            return ModelStatus(
+                id: model.id.rawValue, kind: model.kind.rawValue, aliases: model.aliases, state: runtime.state,
+                device: runtime.device?.rawValue, footprint: runtime.footprint, footprintSource: runtime.footprintSource,
+                inFlight: runtime.inFlight, queued: runtime.pending.count, loadCount: runtime.loadCount,
+                lastLoadSeconds: runtime.lastLoadDuration.map { Double($0.nanoseconds) / 1e9 },
+                lastError: runtime.lastError, keepAliveExpiresIn: runtime.state == .ready ? expiry : nil,
+                backend: model.backend?.typeName)
+        }
+    }
+
+    public var statistics: SchedulerStats { stats }
+    public var currentLedger: Ledger { ledger }
+
+    /// Tells `hooks.on_pressure` that a load had to evict or wait (seed 004's pressure handler).
+    func firePressureHook(_ decision: PlanDecision) {
+        guard let url = settings.onPressureHook else { return }
+        var body: [String: Any] = ["model": decision.model.rawValue, "reason": decision.description]
+        switch decision {
+        case .load(let plan):
+            body["decision"] = "evict"
+            body["requested"] = plan.bytes
+            body["available"] = plan.freeBefore
+            body["evict"] = plan.evictions.map(\.model.rawValue)
+        case .wait(let plan):
+            body["decision"] = "wait"
+            body["requested"] = plan.bytes
+            body["available"] = plan.freeBefore
+            body["waiting_for"] = plan.waitingFor.map(\.model.rawValue)
+        default: return
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) else { return }
+        let logger = self.logger
+        Task {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: data))
+            do {
+                _ = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            } catch {
+                logger.warning("on_pressure hook failed", metadata: ["url": "\(url)", "error": "\(error)"])
+            }
+        }
+    }
+}

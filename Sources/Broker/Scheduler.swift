@@ -1,0 +1,398 @@
+import Backends
+import Devices
+import Foundation
+import Logging
+import VRAMConfig
+import VRAMPolicy
+
+/// The heart of `vramd serve`. A request's path, top to bottom: ``acquire(_:priority:)``
+/// resolves the model, queues (bounded), and loops until the model is ready with a free slot:
+/// a model that is not resident is planned for, its victims unloaded and it is loaded, once,
+/// however many requests wait for it. The caller proxies the request and releases the
+/// ``Lease``, which touches the model and wakes whoever waits.
+public actor Scheduler {
+    let settings: BrokerSettings
+    var config: Config
+    var ledger: Ledger
+    var runtimes: [ModelID: ModelRuntime] = [:]
+    let probes: [DeviceID: any DeviceProbe]
+    let footprints: FootprintStore?
+    let backendFactory: @Sendable (ModelConfig) -> (any Backend)?
+    let logger: Logger
+    let clock = ContinuousClock()
+    let origin: ContinuousClock.Instant
+    private var queued = 0
+    private var sequence = 0
+    private var loadingDevices: Set<DeviceID> = []
+    private var servingOn: [DeviceID: Int] = [:]
+    private var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+    private var exitWatchers: [ModelID: Task<Void, Never>] = [:]
+    private var shuttingDown = false
+    var stats = SchedulerStats()
+
+    /// - Parameters:
+    ///   - footprint: the bytes to plan with for a model before it has been measured.
+    ///   - backendFactory: makes the backend of a model (`nil` for models without one).
+    public init(config: Config, probes: [DeviceID: any DeviceProbe], footprints: FootprintStore?,
+                footprint: (ModelConfig) throws -> (Int64, FootprintSource),
+                backendFactory: @escaping @Sendable (ModelConfig) -> (any Backend)?, logger: Logger) throws {
+        self.config = config
+        self.settings = config.broker
+        self.probes = probes
+        self.footprints = footprints
+        self.backendFactory = backendFactory
+        self.logger = logger
+        self.origin = clock.now
+        var specs: [ModelSpec] = []
+        var runtimes: [ModelID: ModelRuntime] = [:]
+        for model in config.models {
+            let (bytes, source) = try footprint(model)
+            specs.append(model.spec(memory: bytes))
+            runtimes[model.id] = ModelRuntime(config: model, backend: backendFactory(model), footprint: bytes, source: source)
+        }
+        self.runtimes = runtimes
+        let devices = config.devices.map { DeviceSpec(id: $0.id, capacity: $0.capacity ?? 0, cushion: $0.cushion) }
+        self.ledger = Ledger(devices: devices, models: specs, options: config.policy)
+    }
+
+    var now: Instant { Instant(nanoseconds: origin.duration(to: clock.now).nanoseconds) }
+
+    // MARK: The request path
+
+    /// Waits until `name` is loaded with a free slot for this request, loading it if needed.
+    ///
+    /// - Parameter priority: the request's priority (0...4); capped at the model's own.
+    /// - Throws: ``BrokerError`` (not found, queue full or timed out, insufficient memory,
+    ///   load failures); `CancellationError` when the client went away.
+    public func acquire(_ name: String, priority requested: Int? = nil) async throws -> Lease {
+        let id = try resolve(name)
+        guard var runtime = runtimes[id], runtime.backend != nil else {
+            throw BrokerError.badRequest("model '\(id)' has no backend configured", model: id.rawValue)
+        }
+        if shuttingDown { throw BrokerError.shuttingDown() }
+        guard queued < settings.queueMax else {
+            stats.rejectedQueueFull += 1
+            throw BrokerError.queueFull(id.rawValue, limit: settings.queueMax)
+        }
+        let priority = min(requested ?? runtime.config.priority, runtime.config.priority)
+        queued += 1
+        stats.requests += 1
+        sequence += 1
+        let ticket = sequence
+        let enqueued = clock.now
+        let deadline = enqueued.advanced(by: settings.queueTimeout)
+        defer {
+            queued -= 1
+            runtimes[id]?.dequeue(ticket)
+        }
+        var inLine = false
+        while true {
+            try Task.checkCancellation()
+            runtime = runtimes[id] ?? runtime
+            switch runtime.state {
+            case .ready where runtime.stale && runtime.inFlight == 0:
+                try await unload(id, reason: "config changed")
+            case .ready:
+                if !runtime.draining && runtime.inFlight < runtime.config.maxConcurrency && runtime.isFirst(ticket)
+                    && deviceSlotFree(runtime.device) {
+                    runtimes[id]?.dequeue(ticket)
+                    return startRequest(id, waited: enqueued.duration(to: clock.now))
+                }
+                if !inLine {
+                    runtimes[id]?.enqueue(ticket, priority: priority)
+                    inLine = true
+                }
+                try await waitForChange(until: deadline, model: id)
+            case .loading, .unloading:
+                try await waitForChange(until: deadline, model: id)
+            case .unloaded, .failed:
+                try Task.checkCancellation()  // a load is never started for a client that left
+                let task = startLoad(id)
+                try await waitForChange(until: deadline, model: id, orLoad: task)
+            }
+        }
+    }
+
+    private func startRequest(_ id: ModelID, waited: Duration) -> Lease {
+        runtimes[id]?.inFlight += 1
+        if runtimes[id]?.contentionSince != nil { runtimes[id]?.quantumServed += 1 }
+        if let device = runtimes[id]?.device { servingOn[device, default: 0] += 1 }
+        try? ledger.beginRequest(id, at: now)
+        stats.queueWait.record(waited)
+        return Lease(scheduler: self, model: id, endpoint: runtimes[id]?.endpoint ?? "", config: runtimes[id]!.config)
+    }
+
+    /// Ends a request: the model is touched (LRU, keep-alive) and waiters are woken.
+    func release(_ id: ModelID) {
+        guard var runtime = runtimes[id] else { return }
+        runtime.inFlight = max(0, runtime.inFlight - 1)
+        runtime.lastUsed = clock.now
+        if let device = runtime.device { servingOn[device] = max(0, (servingOn[device] ?? 1) - 1) }
+        runtimes[id] = runtime
+        try? ledger.endRequest(id, at: now)
+        notifyChange()
+    }
+
+    private func deviceSlotFree(_ device: DeviceID?) -> Bool {
+        guard let device, config.device(device)?.serialize == true else { return true }
+        return (servingOn[device] ?? 0) == 0
+    }
+
+    func resolve(_ name: String) throws -> ModelID {
+        if let model = config.model(named: name) { return model.id }
+        let names = config.models.map(\.id.rawValue) + config.models.flatMap(\.aliases)
+        throw BrokerError.modelNotFound(name, suggestion: Suggestion.closest(to: name, in: names))
+    }
+
+    // MARK: Loading
+
+    /// Starts the load of `id`, or returns the one already running.
+    @discardableResult
+    func startLoad(_ id: ModelID) -> Task<Void, any Error> {
+        if let task = runtimes[id]?.loadTask { return task }
+        // Unstructured on purpose: a load whose clients all left still completes; it is likely
+        // to be asked for again.
+        let task = Task { try await self.performLoad(id) }
+        runtimes[id]?.loadTask = task
+        runtimes[id]?.state = .loading
+        notifyChange()
+        return task
+    }
+
+    private func performLoad(_ id: ModelID) async throws {
+        defer {
+            runtimes[id]?.loadTask = nil
+            notifyChange()
+        }
+        let deadline = clock.now.advanced(by: settings.queueTimeout)
+        while true {
+            let decision = ledger.plan(load: id, at: now)
+            switch decision {
+            case .resident:
+                if runtimes[id]?.state != .ready { runtimes[id]?.state = .ready }
+                return
+            case .reject(let rejection):
+                fail(id, "\(rejection)")
+                throw BrokerError.insufficientMemory(rejection)
+            case .wait(let plan):
+                firePressureHook(decision)
+                logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
+                try await waitForChange(until: deadline, model: id)
+            case .load(let plan):
+                if loadingDevices.contains(plan.device) || swapQuantumHolds(plan) {
+                    try await waitForChange(until: deadline, model: id)
+                    continue
+                }
+                if !plan.evictions.isEmpty { firePressureHook(decision) }
+                try await carryOut(plan)
+                return
+            }
+        }
+    }
+
+    /// Against thrash: a resident model with requests queued is swapped out for one of the same
+    /// or lower priority only after serving up to `swap_quantum` of them (or its time).
+    private func swapQuantumHolds(_ plan: LoadPlan) -> Bool {
+        guard settings.swapQuantumRequests > 0, let target = runtimes[plan.model] else { return false }
+        var holds = false
+        for eviction in plan.evictions {
+            guard var victim = runtimes[eviction.model], !victim.pending.isEmpty,
+                  target.config.priority <= victim.config.priority else { continue }
+            let since = victim.contentionSince ?? clock.now
+            victim.contentionSince = since
+            let spent = victim.quantumServed >= settings.swapQuantumRequests || since.duration(to: clock.now) >= settings.swapQuantumTime
+            victim.draining = spent
+            runtimes[eviction.model] = victim
+            if !spent {
+                holds = true
+                wake(after: settings.swapQuantumTime)
+            }
+        }
+        return holds
+    }
+
+    /// Commits the plan in the ledger at once (so concurrent plans see the memory as taken),
+    /// then unloads the victims and loads the target.
+    private func carryOut(_ plan: LoadPlan) async throws {
+        let id = plan.model
+        loadingDevices.insert(plan.device)
+        defer { loadingDevices.remove(plan.device) }
+        for eviction in plan.evictions {
+            runtimes[eviction.model]?.state = .unloading
+            try? ledger.markUnloaded(eviction.model)
+            stats.evictions[eviction.reason.rule, default: 0] += 1
+            stats.swaps += 1
+            logger.info("evict", metadata: ["model": "\(eviction.model)", "bytes": "\(eviction.bytes)",
+                                            "rule": "\(eviction.reason.rule)", "for": "\(id)"])
+        }
+        try ledger.markLoaded(id, on: plan.device, at: now)
+        try ledger.beginRequest(id, at: now)  // protected while it loads
+        runtimes[id]?.state = .loading
+        runtimes[id]?.device = plan.device
+        for eviction in plan.evictions { await finishUnload(eviction.model) }
+
+        guard let backend = runtimes[id]?.backend, let probe = probes[plan.device] else {
+            try? ledger.markUnloaded(id)
+            throw BrokerError.backendFailed(id.rawValue, detail: "no backend or device probe for '\(id)'")
+        }
+        let cuda = config.device(plan.device).flatMap { $0.kind == .nvidia ? $0.index.map(String.init) : nil }
+        let started = clock.now
+        do {
+            logger.info("load", metadata: ["model": "\(id)", "device": "\(plan.device)", "bytes": "\(plan.bytes)"])
+            let loaded = try await backend.load(on: Placement(device: plan.device, probe: probe, cudaVisibleDevices: cuda))
+            try? ledger.endRequest(id, at: now)
+            var runtime = runtimes[id]!
+            runtime.state = .ready
+            runtime.endpoint = loaded.endpoint
+            runtime.pid = loaded.pid
+            runtime.loadCount += 1
+            runtime.lastError = nil
+            runtime.lastLoadDuration = started.duration(to: clock.now)
+            if let measured = loaded.footprint.map({ Int64(clamping: $0) }) {
+                // What it really occupies, but never less than planned: a server's memory grows
+                // as it serves (KV pages are touched on use).
+                runtime.footprint = max(runtime.footprint, measured)
+                runtime.footprintSource = measured >= runtime.footprint ? .measured : runtime.footprintSource
+                try? ledger.updateFootprint(id, bytes: runtime.footprint)
+                await footprints?.record(UInt64(measured), for: footprintKey(runtime.config))
+            }
+            runtimes[id] = runtime
+            stats.loads += 1
+            stats.loadTime.record(started.duration(to: clock.now))
+            watchExits(id, backend)
+        } catch {
+            try? ledger.markUnloaded(id)
+            let detail = "\(error)"
+            fail(id, detail)
+            stats.loadFailures += 1
+            logger.error("load failed", metadata: ["model": "\(id)", "error": "\(detail)"])
+            if detail.lowercased().contains("timed out") || detail.lowercased().contains("timeout") {
+                throw BrokerError.loadTimeout(id.rawValue, detail: detail)
+            }
+            throw BrokerError.backendFailed(id.rawValue, detail: detail)
+        }
+    }
+
+    private func fail(_ id: ModelID, _ message: String) {
+        runtimes[id]?.state = .failed
+        runtimes[id]?.lastError = message
+        runtimes[id]?.endpoint = nil
+    }
+
+    // MARK: Unloading
+
+    /// Unloads `id` once its requests have drained.
+    func unload(_ id: ModelID, reason: String) async throws {
+        while let runtime = runtimes[id], runtime.inFlight > 0 || runtime.state == .loading {
+            try await waitForChange(until: clock.now.advanced(by: settings.shutdownGrace), model: id)
+        }
+        guard runtimes[id]?.state == .ready || runtimes[id]?.state == .failed else { return }
+        logger.info("unload", metadata: ["model": "\(id)", "reason": "\(reason)"])
+        runtimes[id]?.state = .unloading
+        try? ledger.markUnloaded(id)
+        await finishUnload(id)
+    }
+
+    func beginShutdown() {
+        shuttingDown = true
+        notifyChange()
+    }
+
+    func finishUnloadForShutdown(_ id: ModelID) async { await finishUnload(id) }
+
+    private func finishUnload(_ id: ModelID) async {
+        guard let backend = runtimes[id]?.backend else { return }
+        do {
+            let report = try await backend.unload()
+            if let peak = report.peakFootprint, let config = runtimes[id]?.config {
+                await footprints?.record(peak, for: footprintKey(config))
+            }
+            if !report.memoryReturned { logger.warning("memory not returned in time", metadata: ["model": "\(id)"]) }
+        } catch {
+            logger.error("unload failed", metadata: ["model": "\(id)", "error": "\(error)"])
+            runtimes[id]?.lastError = "unload: \(error)"
+        }
+        if runtimes[id]?.state == .unloading { runtimes[id]?.state = .unloaded }
+        runtimes[id]?.endpoint = nil
+        runtimes[id]?.pid = nil
+        runtimes[id]?.stale = false
+        runtimes[id]?.endContention()
+        stats.unloads += 1
+        notifyChange()
+    }
+
+    private func watchExits(_ id: ModelID, _ backend: any Backend) {
+        guard exitWatchers[id] == nil else { return }
+        exitWatchers[id] = Task {
+            for await exit in backend.exits where !exit.expected {
+                self.backendExited(id, exit)
+            }
+        }
+    }
+
+    private func backendExited(_ id: ModelID, _ exit: BackendExit) {
+        guard runtimes[id]?.state == .ready else { return }
+        logger.error("backend exited", metadata: ["model": "\(id)", "exit": "\(exit)"])
+        try? ledger.markUnloaded(id)
+        fail(id, "\(exit.status)" + (exit.lastLines.last.map { ": \($0)" } ?? ""))
+        stats.backendFailures += 1
+        notifyChange()
+    }
+
+    func footprintKey(_ model: ModelConfig) -> FootprintKey {
+        if case .gguf(let spec) = model.memory {
+            let context: Int? = if case .tokens(let n) = spec.context { n } else { nil }
+            return FootprintKey(model: model.id, file: spec.path, contextLength: context, parallel: spec.parallel, kvType: spec.kvType)
+        }
+        return FootprintKey(model: model.id, variant: "declared")
+    }
+
+    // MARK: Waiting
+
+    /// Suspends until something changes (a release, a load or unload finishing), the deadline
+    /// passes (queue timeout), the client goes away, or — when given — the load fails.
+    private func waitForChange(until deadline: ContinuousClock.Instant, model: ModelID,
+                               orLoad load: Task<Void, any Error>? = nil) async throws {
+        if clock.now >= deadline {
+            stats.queueTimeouts += 1
+            throw BrokerError.queueTimeout(model.rawValue, after: settings.queueTimeout)
+        }
+        sequence += 1
+        let token = sequence
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                waiters[token] = continuation
+                Task {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    self.resume(token, throwing: BrokerError.queueTimeout(model.rawValue, after: self.settings.queueTimeout))
+                }
+                if let load {
+                    Task {
+                        do { try await load.value } catch { self.resume(token, throwing: error) }
+                    }
+                }
+            }
+        } onCancel: {
+            Task { await self.resume(token, throwing: CancellationError()) }
+        }
+    }
+
+    private func resume(_ token: Int, throwing error: any Error) {
+        guard let waiter = waiters.removeValue(forKey: token) else { return }
+        if error is BrokerError, (error as? BrokerError)?.code == "queue_timeout" { stats.queueTimeouts += 1 }
+        waiter.resume(throwing: error)
+    }
+
+    func notifyChange() {
+        let current = waiters
+        waiters.removeAll()
+        for waiter in current.values { waiter.resume() }
+    }
+
+    private func wake(after delay: Duration) {
+        Task {
+            try? await Task.sleep(for: delay)
+            self.notifyChange()
+        }
+    }
+}
