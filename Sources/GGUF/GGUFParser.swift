@@ -63,8 +63,9 @@ struct GGUFParser {
             guard seenKeys.insert(key).inserted else {
                 throw GGUFError(.duplicateKey, at: keyOffset, "metadata key '\(key)' appears twice")
             }
+            let type = try valueType(key)
             let valueOffset = cursor.position
-            let value = try value(of: try valueType(key), key)
+            let value = try value(of: type, key)
             if key == "general.alignment" {
                 alignment = try Self.checkAlignment(value, at: valueOffset)
             }
