@@ -2,6 +2,7 @@
 """Writes small GGUF fixtures with gguf-py's GGUFWriter, and GGUFReader's view of each as JSON.
 
 Usage: gguf-fixtures.py OUTDIR
+       gguf-fixtures.py --corpus DIR   (the fuzzer's seed corpus, committed in Fuzz/corpus/gguf)
 
 The Swift tests read the same files with vramd's reader and compare metadata and tensor tables
 with the JSON, so the reference parser decides what "correct" means. The fixtures cover what
@@ -157,6 +158,33 @@ def big_endian(path):
     finish(w)
 
 
+def tiny(path, arch, extra):
+    """A model of a few hundred bytes, for the fuzzer's seed corpus."""
+    w = GGUFWriter(str(path), arch)
+    w.add_block_count(2)
+    w.add_context_length(1024)
+    w.add_embedding_length(32)
+    w.add_feed_forward_length(64)
+    w.add_head_count(2)
+    extra(w)
+    w.add_token_list(["a", "b", "c"])
+    add(w, "token_embd.weight", Q.Q8_0, [32, 3])
+    add(w, "blk.0.attn_k.weight", Q.F16, [32, 2])
+    add(w, "blk.1.ffn_up.weight", Q.F32, [4, 2])
+    finish(w)
+
+
+def corpus(out):
+    tiny(out / "llama.gguf", "llama", lambda w: w.add_head_count_kv([2, 0]))
+    tiny(out / "gemma3.gguf", "gemma3", lambda w: (w.add_sliding_window(16), w.add_sliding_window_pattern([True, False])))
+    tiny(out / "gemma2.gguf", "gemma2", lambda w: (w.add_sliding_window(16), w.add_key_length(16), w.add_value_length(16)))
+    tiny(out / "moe.gguf", "qwen3moe", lambda w: (w.add_expert_count(4), w.add_expert_used_count(2),
+                                                  w.add_expert_feed_forward_length(16), w.add_custom_alignment(64)))
+    tiny(out / "types.gguf", "llama", lambda w: (w.add_uint64("t.u64", 5), w.add_int8("t.i8", -1), w.add_float64("t.f64", 0.5),
+                                                 w.add_bool("t.b", False), w.add_array("t.a", [1, 2]), w.add_int16("t.i16", 3),
+                                                 w.add_uint16("t.u16", 3), w.add_int64("t.i64", -3), w.add_uint8("t.u8", 1)))
+
+
 def reader_view(path):
     """GGUFReader's metadata and tensor table, in plain JSON types."""
     reader = GGUFReader(str(path))
@@ -180,6 +208,11 @@ def reader_view(path):
 
 
 def main():
+    if sys.argv[1] == "--corpus":
+        out = Path(sys.argv[2])
+        out.mkdir(parents=True, exist_ok=True)
+        corpus(out)
+        return
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
     for name, make in [("llama-gqa", llama_gqa), ("moe", moe), ("sliding", sliding)]:

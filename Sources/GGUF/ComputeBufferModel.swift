@@ -21,7 +21,7 @@
 struct ComputeBufferModel {
     let bytes: Int64
 
-    init(shape: ModelShape, options: EstimateOptions, cells: KVCacheLayout) {
+    init(shape: ModelShape, options: EstimateOptions, cells: KVCacheLayout) throws(GGUFError) {
         let tokens = Int64(min(cells.context, options.ubatch))
         let maskElement: Int64 = options.flashAttention ? 2 : 4
         let kvLayers = (0 ..< shape.layers).filter { shape.hasKV($0) }
@@ -31,23 +31,32 @@ struct ComputeBufferModel {
             Int64(shape.slidingLayers[layer] ? cells.slidingCells : cells.fullCells)
         }
         var masks: Int64 = 0
-        if kvLayers.contains(where: { !shape.slidingLayers[$0] }) { masks += Int64(cells.fullCells) * tokens * maskElement }
-        if kvLayers.contains(where: { shape.slidingLayers[$0] }) { masks += Int64(cells.slidingCells) * tokens * maskElement }
+        if kvLayers.contains(where: { !shape.slidingLayers[$0] }) {
+            masks += try Checked.product(Int64(cells.fullCells), tokens, maskElement)
+        }
+        if kvLayers.contains(where: { shape.slidingLayers[$0] }) {
+            masks += try Checked.product(Int64(cells.slidingCells), tokens, maskElement)
+        }
 
+        // ModelShape bounds every width, so these per-token sums stay far from overflow.
         let embd = Int64(shape.embeddingLength)
         let query = Int64((0 ..< shape.layers).map { shape.heads[$0] * shape.keyLength[$0] }.max() ?? 0)
         let denseFFN = Int64(shape.feedForwardLength.max() ?? 0)
         let expertFFN = Int64(shape.expertUsedCount) * Int64(shape.expertFeedForwardLength)
         let ffn = max(denseFFN, expertFFN)
-        let activations = tokens * 4 * (2 * ffn + 4 * query + 2 * embd) + tokens * 4 * Int64(shape.expertCount)
+        let activations = try Checked.product(tokens, 4, 2 * ffn + 4 * query + 2 * embd + Int64(shape.expertCount))
 
         var peak = activations
         if !options.flashAttention {
-            let scores = kvLayers.map { cellsRead($0) * tokens * Int64(shape.heads[$0]) * 4 }.max() ?? 0
-            peak = max(peak, scores + tokens * 4 * (5 * query + 2 * embd))
+            var scores: Int64 = 0
+            for layer in kvLayers {
+                scores = max(scores, try Checked.product(cellsRead(layer), tokens, Int64(shape.heads[layer]), 4))
+            }
+            let beside = try Checked.product(tokens, 4, 5 * query + 2 * embd)
+            peak = max(peak, try Checked.sum([scores, beside]))
         }
         // The logits of one output per sequence, with the hidden state they come from.
-        let logits = Int64(options.parallel) * 4 * (Int64(shape.vocabularySize) + embd)
-        bytes = masks + max(peak, logits)
+        let logits = try Checked.product(Int64(options.parallel), 4, Int64(shape.vocabularySize) + embd)
+        bytes = try Checked.sum([masks, max(peak, logits)])
     }
 }

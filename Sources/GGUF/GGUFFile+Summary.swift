@@ -1,7 +1,11 @@
 extension GGUFFile {
     /// Total number of weights over all tensors.
     public var parameterCount: Int {
-        tensors.reduce(0) { $0 + $1.elementCount }
+        // Saturating: tensors of unknown types are not bounded by the file size.
+        tensors.reduce(0) { total, tensor in
+            let (sum, overflow) = total.addingReportingOverflow(tensor.elementCount)
+            return overflow ? Int.max : sum
+        }
     }
 
     /// Total bytes of tensor data (`nil` when a tensor has a type this code does not know).
@@ -9,7 +13,9 @@ extension GGUFFile {
         var total = 0
         for tensor in tensors {
             guard let bytes = tensor.byteCount else { return nil }
-            total += bytes
+            let (sum, overflow) = total.addingReportingOverflow(bytes)
+            guard !overflow else { return nil }
+            total = sum
         }
         return total
     }
@@ -22,7 +28,7 @@ extension GGUFFile {
         }
         var bytesByType: [GGMLType: Int] = [:]
         for tensor in tensors {
-            bytesByType[tensor.type, default: 0] += tensor.byteCount ?? 0
+            bytesByType[tensor.type, default: 0] &+= tensor.byteCount ?? 0
         }
         return bytesByType.max { $0.value < $1.value }?.key.name
     }

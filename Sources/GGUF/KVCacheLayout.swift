@@ -50,7 +50,7 @@ struct KVCacheLayout {
                                 "layer \(layer): K width \(kWidth) or V width \(vWidth) is not a multiple of the \(options.typeK)/\(options.typeV) block size")
             }
             let cells = shape.slidingLayers[layer] ? slidingCells : fullCells
-            perLayer.append(Int64(kRow + vRow) * Int64(cells) * Int64(streams))
+            perLayer.append(try Checked.product(Int64(kRow) + Int64(vRow), Int64(cells), Int64(streams)))
         }
         self.perLayer = perLayer
     }

@@ -13,6 +13,10 @@ public struct MemoryEstimator: Sendable {
     static let contextPadding = 256
     /// Smallest context ``fit(budget:options:)`` proposes, as the old Python estimator did.
     public static let minimumFitContext = 512
+    /// Limits on the options, far beyond real use, that keep every product in 64 bits.
+    static let maxContext = 1 << 24
+    static let maxParallel = 1 << 12
+    static let maxUbatch = 1 << 20
 
     /// Bytes of the weights of each block, of the input layer (token embedding, kept on the
     /// host), and of the output layer (output norm and head).
@@ -31,16 +35,18 @@ public struct MemoryEstimator: Sendable {
         var layers = Array(repeating: Int64(0), count: shape.layers)
         var input: Int64 = 0
         var output: Int64 = 0
+        // Each tensor lies inside the file (the parser checked), so these sums are bounded by
+        // tensor count × file size; still checked, since a file can repeat one region.
         for tensor in file.tensors {
             guard let bytes = tensor.byteCount else {
                 throw GGUFError(.badTensor, at: tensor.infoOffset, "tensor '\(tensor.name)' has unknown type \(tensor.type); its size is unknown")
             }
-            if let layer = tensor.layer, layer < shape.layers {
-                layers[layer] += Int64(bytes)
+            if let layer = tensor.layer, layer >= 0, layer < shape.layers {
+                layers[layer] = try Checked.sum([layers[layer], Int64(bytes)])
             } else if Self.isInputTensor(tensor.name) {
-                input += Int64(bytes)
+                input = try Checked.sum([input, Int64(bytes)])
             } else {
-                output += Int64(bytes)
+                output = try Checked.sum([output, Int64(bytes)])
             }
         }
         layerWeights = layers
@@ -60,36 +66,32 @@ public struct MemoryEstimator: Sendable {
     /// - Throws: ``GGUFError`` when the options make no sense for the model (a context below
     ///   1, a cache type whose blocks do not divide the head width).
     public func estimate(_ options: EstimateOptions) throws(GGUFError) -> MemoryEstimate {
-        guard options.context > 0, options.parallel > 0, options.ubatch > 0 else {
-            throw GGUFError(.wrongType, at: nil, "context, parallel and ubatch must be positive")
+        guard (1 ... Self.maxContext).contains(options.context), (1 ... Self.maxParallel).contains(options.parallel),
+              (1 ... Self.maxUbatch).contains(options.ubatch) else {
+            throw GGUFError(.wrongType, at: nil, "context, parallel or ubatch out of range (\(options.context), \(options.parallel), \(options.ubatch))")
         }
         let kv = try KVCacheLayout(shape: shape, options: options)
         let placement = Placement(layers: shape.layers, gpuLayers: options.gpuLayers)
-        var device: Int64 = 0
-        var host = inputWeights
-        for (layer, bytes) in layerWeights.enumerated() {
-            if placement.onDevice(layer) { device += bytes } else { host += bytes }
-        }
-        if placement.outputOnDevice {
-            device += outputWeights + tiedOutputWeights
-        } else {
-            host += outputWeights
-        }
-        var kvDevice: Int64 = 0
-        for (layer, bytes) in kv.perLayer.enumerated() where placement.onDevice(layer) {
-            kvDevice += bytes
-        }
-        let compute = ComputeBufferModel(shape: shape, options: options, cells: kv).bytes
-        return MemoryEstimate(
+        let deviceLayers = layerWeights.indices.filter(placement.onDevice)
+        let hostLayers = layerWeights.indices.filter { !placement.onDevice($0) }
+        let output = placement.outputOnDevice ? [outputWeights, tiedOutputWeights] : []
+        let device = try Checked.sum(deviceLayers.map { layerWeights[$0] } + output)
+        let host = try Checked.sum(hostLayers.map { layerWeights[$0] } + [inputWeights, placement.outputOnDevice ? 0 : outputWeights])
+        let kvDevice = try Checked.sum(deviceLayers.map { kv.perLayer[$0] })
+        let compute = try ComputeBufferModel(shape: shape, options: options, cells: kv).bytes
+        let estimate = MemoryEstimate(
             context: kv.context,
             weightsDevice: device,
             weightsHost: host,
-            kvCache: kv.perLayer.reduce(0, +),
+            kvCache: try Checked.sum(kv.perLayer),
             kvCacheDevice: kvDevice,
             computeBuffer: compute,
             // llama.cpp reserves logits for one output per sequence, as f32.
             hostBuffers: Int64(shape.vocabularySize) * Int64(options.parallel) * 4
         )
+        // The totals MemoryEstimate adds up must not overflow either.
+        _ = try Checked.sum([device, host, estimate.kvCache, compute, estimate.hostBuffers])
+        return estimate
     }
 
     /// The largest context whose ``MemoryEstimate/deviceTotal`` fits in `budget`: a multiple of
@@ -99,7 +101,8 @@ public struct MemoryEstimator: Sendable {
     public func fit(budget: Int64, options: EstimateOptions) throws(GGUFError) -> MemoryEstimate? {
         let quantum = Self.contextPadding
         let floor = Self.minimumFitContext
-        let ceiling = max(floor, shape.trainingContext > 0 ? shape.trainingContext / quantum * quantum : floor)
+        let trained = min(shape.trainingContext, Self.maxContext)
+        let ceiling = max(floor, trained / quantum * quantum)
         var options = options
         func attempt(_ context: Int) throws(GGUFError) -> MemoryEstimate {
             options.context = context

@@ -38,6 +38,14 @@ public struct ModelShape: Sendable, Hashable {
         "llama4": 4, "olmo2": 4, "gpt-oss": 2, "afmoe": 4, "mellum": 4, "exaone-moe": 4, "plamo3": 8,
     ]
 
+    /// Largest values accepted for each dimension: far beyond any real model, small enough
+    /// that products of them cannot overflow what the estimate multiplies.
+    static let maxHeads = 1 << 16
+    static let maxWidth = 1 << 20
+    static let maxFeedForward = 1 << 24
+    static let maxWindow = 1 << 24
+    static let maxVocabulary = 1 << 28
+
     /// Reads the shape from `file`.
     ///
     /// - Throws: ``GGUFError`` when a key llama.cpp requires (block count, embedding length,
@@ -52,33 +60,43 @@ public struct ModelShape: Sendable, Hashable {
             throw GGUFError(.wrongType, at: nil, "implausible block_count \(layers)")
         }
         self.layers = layers
-        embeddingLength = try file.uint(file.arch("embedding_length"))
+        embeddingLength = try Self.bounded(try file.uint(file.arch("embedding_length")), Self.maxWidth, "embedding_length")
         guard let heads = try file.perLayerInts(file.arch("attention.head_count"), layers: layers) else {
             throw GGUFError(.missingKey, at: nil, "no metadata key '\(file.arch("attention.head_count"))'")
         }
-        self.heads = heads
-        kvHeads = try file.perLayerInts(file.arch("attention.head_count_kv"), layers: layers) ?? heads
-        guard (heads + kvHeads).allSatisfy({ $0 >= 0 }) else {
-            throw GGUFError(.wrongType, at: nil, "negative head count")
-        }
+        self.heads = try heads.map { v throws(GGUFError) in try Self.bounded(v, Self.maxHeads, "head_count") }
+        kvHeads = try (try file.perLayerInts(file.arch("attention.head_count_kv"), layers: layers) ?? heads)
+            .map { v throws(GGUFError) in try Self.bounded(v, Self.maxHeads, "head_count_kv") }
         // llama.cpp derives the head width from layer 0 when the file does not give it.
         let defaultHead = heads[0] > 0 ? embeddingLength / heads[0] : 0
-        let keyFull = file[file.arch("attention.key_length")]?.intValue ?? defaultHead
-        let valueFull = file[file.arch("attention.value_length")]?.intValue ?? defaultHead
-        let keySWA = file[file.arch("attention.key_length_swa")]?.intValue ?? keyFull
-        let valueSWA = file[file.arch("attention.value_length_swa")]?.intValue ?? valueFull
+        func width(_ field: String, _ fallback: Int) throws(GGUFError) -> Int {
+            try Self.bounded(file[file.arch(field)]?.intValue ?? fallback, Self.maxWidth, field)
+        }
+        let keyFull = try width("attention.key_length", defaultHead)
+        let valueFull = try width("attention.value_length", defaultHead)
+        let keySWA = try width("attention.key_length_swa", keyFull)
+        let valueSWA = try width("attention.value_length_swa", valueFull)
 
-        slidingWindow = file[file.arch("attention.sliding_window")]?.intValue ?? 0
+        slidingWindow = try Self.bounded(file[file.arch("attention.sliding_window")]?.intValue ?? 0, Self.maxWindow, "sliding_window")
         slidingLayers = try Self.slidingPattern(file, layers: layers, window: slidingWindow, architecture: architecture)
         keyLength = slidingLayers.map { $0 ? keySWA : keyFull }
         valueLength = slidingLayers.map { $0 ? valueSWA : valueFull }
-        feedForwardLength = try file.perLayerInts(file.arch("feed_forward_length"), layers: layers)
-            ?? Array(repeating: 4 * embeddingLength, count: layers)
-        trainingContext = file[file.arch("context_length")]?.intValue ?? 0
-        vocabularySize = Self.vocabularySize(file)
-        expertCount = file[file.arch("expert_count")]?.intValue ?? 0
-        expertUsedCount = file[file.arch("expert_used_count")]?.intValue ?? 0
-        expertFeedForwardLength = file[file.arch("expert_feed_forward_length")]?.intValue ?? 0
+        feedForwardLength = try (try file.perLayerInts(file.arch("feed_forward_length"), layers: layers)
+            ?? Array(repeating: 4 * embeddingLength, count: layers))
+            .map { v throws(GGUFError) in try Self.bounded(v, Self.maxFeedForward, "feed_forward_length") }
+        trainingContext = max(0, file[file.arch("context_length")]?.intValue ?? 0)
+        vocabularySize = try Self.bounded(Self.vocabularySize(file), Self.maxVocabulary, "vocabulary size")
+        expertCount = try Self.bounded(file[file.arch("expert_count")]?.intValue ?? 0, Self.maxHeads, "expert_count")
+        expertUsedCount = try Self.bounded(file[file.arch("expert_used_count")]?.intValue ?? 0, Self.maxHeads, "expert_used_count")
+        expertFeedForwardLength = try Self.bounded(file[file.arch("expert_feed_forward_length")]?.intValue ?? 0,
+                                                   Self.maxFeedForward, "expert_feed_forward_length")
+    }
+
+    private static func bounded(_ value: Int, _ limit: Int, _ what: String) throws(GGUFError) -> Int {
+        guard value >= 0, value <= limit else {
+            throw GGUFError(.implausibleCount, at: nil, "\(what) \(value) is outside 0...\(limit)")
+        }
+        return value
     }
 
     private static func slidingPattern(_ file: GGUFFile, layers: Int, window: Int, architecture: String) throws(GGUFError) -> [Bool] {
@@ -92,7 +110,7 @@ public struct ModelShape: Sendable, Hashable {
             // llama.cpp reads the array into bools; integers are accepted as 0/non-zero.
             return flags.map { $0.boolValue ?? (($0.intValue ?? 0) != 0) }
         }
-        let period = file[key]?.intValue ?? defaultSlidingPeriods[architecture] ?? 0
+        let period = try bounded(file[key]?.intValue ?? defaultSlidingPeriods[architecture] ?? 0, layers, "sliding_window_pattern")
         // A period of 0 makes every layer slide, as in llama.cpp.
         return (0 ..< layers).map { period == 0 || $0 % period < period - 1 }
     }
