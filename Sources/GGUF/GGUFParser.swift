@@ -164,14 +164,7 @@ struct GGUFParser {
             // `plausibleCount` already proved count × size fits in the file.
             try cursor.skip(count * size, "array '\(key)'")
         } else {
-            for _ in 0 ..< count {
-                let offset = cursor.position
-                let length = try cursor.u64("string in array '\(key)'")
-                guard length <= UInt64(Self.maxStringLength) else {
-                    throw GGUFError(.implausibleCount, at: offset, "string in array '\(key)' claims \(length) bytes")
-                }
-                try cursor.skip(Int(length), "string in array '\(key)'")
-            }
+            try cursor.skipStrings(count, maxLength: Self.maxStringLength, "string in array '\(key)'")
         }
         return GGUFArray(elementType: elementType, count: count, offset: start, values: nil)
     }
