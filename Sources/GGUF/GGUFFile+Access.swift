@@ -3,11 +3,7 @@
 extension GGUFFile {
     /// An integer of any width and signedness under `key`.
     public func int(_ key: String) throws(GGUFError) -> Int {
-        let value = try required(key)
-        guard let int = value.intValue else {
-            throw GGUFError(.wrongType, at: offset(of: key), "'\(key)' is a \(value.type), not an integer")
-        }
-        return int
+        try typed(key, "an integer", \.intValue)
     }
 
     /// A non-negative integer under `key` (`file.uint("gemma3.block_count")`).
@@ -19,29 +15,17 @@ extension GGUFFile {
 
     /// A string under `key`.
     public func string(_ key: String) throws(GGUFError) -> String {
-        let value = try required(key)
-        guard let string = value.stringValue else {
-            throw GGUFError(.wrongType, at: offset(of: key), "'\(key)' is a \(value.type), not a string")
-        }
-        return string
+        try typed(key, "a string", \.stringValue)
     }
 
     /// A number (integer or float) under `key`, as a `Double`.
     public func double(_ key: String) throws(GGUFError) -> Double {
-        let value = try required(key)
-        guard let double = value.doubleValue else {
-            throw GGUFError(.wrongType, at: offset(of: key), "'\(key)' is a \(value.type), not a number")
-        }
-        return double
+        try typed(key, "a number", \.doubleValue)
     }
 
     /// A bool under `key`.
     public func bool(_ key: String) throws(GGUFError) -> Bool {
-        let value = try required(key)
-        guard let bool = value.boolValue else {
-            throw GGUFError(.wrongType, at: offset(of: key), "'\(key)' is a \(value.type), not a bool")
-        }
-        return bool
+        try typed(key, "a bool", \.boolValue)
     }
 
     /// Whether `key` is present.
@@ -78,6 +62,14 @@ extension GGUFFile {
             ints.append(int)
         }
         return ints
+    }
+
+    private func typed<T>(_ key: String, _ kind: String, _ extract: (GGUFValue) -> T?) throws(GGUFError) -> T {
+        let value = try required(key)
+        guard let typed = extract(value) else {
+            throw GGUFError(.wrongType, at: offset(of: key), "'\(key)' is a \(value.type), not \(kind)")
+        }
+        return typed
     }
 
     private func required(_ key: String) throws(GGUFError) -> GGUFValue {
