@@ -65,7 +65,7 @@ extension VRAMD {
             let estimate: MemoryEstimate
             if context == "fit", let budget = budget.flatMap(ByteSize.parse) {
                 guard let fitted = try estimator.fit(budget: budget, options: options) else {
-                    throw ValidationError("not even \(MemoryEstimator.minimumFitContext) tokens fit in \(formatBytes(budget))")
+                    throw EstimateFailure(description: "not even \(MemoryEstimator.minimumFitContext) tokens fit in \(formatBytes(budget))")
                 }
                 estimate = fitted
                 options.context = fitted.context
@@ -81,6 +81,11 @@ extension VRAMD {
                 report.printTable()
             }
         }
+    }
+
+    /// A failure that is not a usage error, so no usage text follows it.
+    struct EstimateFailure: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// What `estimate` prints, as a table or as JSON.
@@ -118,10 +123,15 @@ extension VRAMD {
             print("training context \(trainingContext)")
             print("context          \(estimate.context) (\(parallel) sequence\(parallel == 1 ? "" : "s"), KV \(kvType), flash attention \(flashAttention ? "on" : "off"))")
             print("")
-            let rows: [(String, Int64)] = [
+            var rows: [(String, Int64)] = [
                 ("weights (device)", estimate.weightsDevice),
                 ("weights (host)", estimate.weightsHost),
                 ("KV cache", estimate.kvCache),
+            ]
+            if estimate.kvCacheDevice != estimate.kvCache {
+                rows.append(("  on the device", estimate.kvCacheDevice))
+            }
+            rows += [
                 ("compute buffer", estimate.computeBuffer),
                 ("host buffers", estimate.hostBuffers),
                 ("device total", estimate.deviceTotal),
