@@ -8,7 +8,8 @@ The Swift tests read the same files with vramd's reader and compare metadata and
 with the JSON, so the reference parser decides what "correct" means. The fixtures cover what
 real files contain and the reader must not get wrong: per-layer head_count_kv arrays, a custom
 alignment of 64, u32 and u64 scalars, every value type, a vocabulary-sized array, a tied output
-(no output.weight), MoE expert tensors, sliding-window patterns, and a big-endian file.
+(no output.weight), MoE expert tensors, sliding-window patterns, a big-endian file, and a
+llama that llama-server loads, for comparing the estimator with llama.cpp on a second model.
 """
 import json
 import sys
@@ -151,6 +152,44 @@ def sliding(path):
     finish(w)
 
 
+def served_llama(path):
+    """A llama llama-server can load (SentencePiece vocabulary with byte tokens), with grouped
+    KV heads and no sliding window: the second model the estimator is checked against."""
+    embd, ffn, heads, kv_heads, layers = 512, 1408, 8, 2, 4
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)] + [f"w{i}" for i in range(1741)]
+    w = GGUFWriter(str(path), "llama")
+    w.add_name("fixture served llama")
+    w.add_block_count(layers)
+    w.add_context_length(8192)
+    w.add_embedding_length(embd)
+    w.add_feed_forward_length(ffn)
+    w.add_head_count(heads)
+    w.add_head_count_kv(kv_heads)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_dimension_count(embd // heads)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores([0.0] * len(tokens))
+    w.add_token_types([2, 3, 3] + [6] * 256 + [1] * 1741)  # unknown, control, byte, normal
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    add(w, "token_embd.weight", Q.Q8_0, [embd, len(tokens)])
+    add(w, "output_norm.weight", Q.F32, [embd])
+    add(w, "output.weight", Q.Q8_0, [embd, len(tokens)])
+    for i in range(layers):
+        add(w, f"blk.{i}.attn_norm.weight", Q.F32, [embd])
+        add(w, f"blk.{i}.attn_q.weight", Q.Q8_0, [embd, embd])
+        add(w, f"blk.{i}.attn_k.weight", Q.Q8_0, [embd, embd // heads * kv_heads])
+        add(w, f"blk.{i}.attn_v.weight", Q.Q8_0, [embd, embd // heads * kv_heads])
+        add(w, f"blk.{i}.attn_output.weight", Q.Q8_0, [embd, embd])
+        add(w, f"blk.{i}.ffn_norm.weight", Q.F32, [embd])
+        add(w, f"blk.{i}.ffn_gate.weight", Q.Q8_0, [embd, ffn])
+        add(w, f"blk.{i}.ffn_up.weight", Q.Q8_0, [embd, ffn])
+        add(w, f"blk.{i}.ffn_down.weight", Q.Q8_0, [ffn, embd])
+    finish(w)
+
+
 def big_endian(path):
     w = GGUFWriter(str(path), "llama", endianess=GGUFEndian.BIG)
     w.add_block_count(1)
@@ -215,7 +254,7 @@ def main():
         return
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    for name, make in [("llama-gqa", llama_gqa), ("moe", moe), ("sliding", sliding)]:
+    for name, make in [("llama-gqa", llama_gqa), ("moe", moe), ("sliding", sliding), ("served-llama", served_llama)]:
         make(out / f"{name}.gguf")
         (out / f"{name}.json").write_text(json.dumps(reader_view(out / f"{name}.gguf"), default=lambda o: o.item()))
     big_endian(out / "big-endian.gguf")

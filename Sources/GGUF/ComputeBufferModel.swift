@@ -7,17 +7,21 @@
 ///
 /// - the attention masks, live for the whole graph: one per cache (full and sliding-window),
 ///   `cells × tokens` elements, f16 with flash attention and f32 without;
-/// - without flash attention, the `KQ` score matrix of the widest layer,
-///   `cells × tokens × heads` f32, which dwarfs everything else at long contexts;
-/// - the per-token activations live at the peak: `4 × (2·ffn + 4·q + 2·embd)` bytes per token
-///   (`ffn` the feed-forward width, or the active experts' width for MoE; `q` the query width),
-///   and `4 × (5·q + 2·embd)` beside the `KQ` matrix.
+/// - the larger of two peaks, in f32 values per token:
+///   - the feed-forward block, `5·embd + 3·ffn` (for MoE, `ffn` is the active experts' width
+///     plus their outputs and the router);
+///   - the attention block, `embd + 5·q + 2·kv` (`q` and `kv` the query and key widths), plus,
+///     without flash attention, the `KQ` score matrix of the widest layer,
+///     `cells × tokens × heads` f32, which dwarfs everything else at long contexts;
+/// - or, if larger, the logits of one output per sequence.
 ///
-/// The per-token coefficients were fitted on gemma-3-270m with llama.cpp's CPU backend, where
-/// the measured slopes are 37.4 KB (flash attention) and 25.1 KB (beside `KQ`) per token against
-/// 37.9 KB and 25.6 KB from these formulas, across ubatch 64…1024, contexts 512…32768 and 1 or
-/// 4 sequences. GPU backends allocate the same graph; other architectures may differ by a few
-/// megabytes per thousand tokens of ubatch.
+/// The per-token coefficients were fitted on two models with llama.cpp's CPU backend: gemma-3-270m
+/// (sliding window, 4 heads of 256, ffn 2048) and a synthetic llama (GQA 8/2 heads of 64, ffn
+/// 1408), across ubatch 64…1024, contexts 512…32768 and 1 or 4 sequences. Both peaks match
+/// the measured slopes within 0.2% on both models (e.g. gemma: 9,344 vs 9,354 values per token
+/// with flash attention, 6,272 vs 6,280 beside `KQ`). What the fit cannot see: GPU backends
+/// allocate the same graph but may fuse or split operations differently, and the allocator's
+/// fragmentation shifts small-context cases by a few percent of the compute buffer.
 struct ComputeBufferModel {
     let bytes: Int64
 
@@ -40,21 +44,24 @@ struct ComputeBufferModel {
 
         // ModelShape bounds every width, so these per-token sums stay far from overflow.
         let embd = Int64(shape.embeddingLength)
-        let query = Int64((0 ..< shape.layers).map { shape.heads[$0] * shape.keyLength[$0] }.max() ?? 0)
+        let layers = 0 ..< shape.layers
+        let query = Int64(layers.map { shape.heads[$0] * shape.keyLength[$0] }.max() ?? 0)
+        let keys = Int64(layers.map { shape.kvHeads[$0] * shape.keyLength[$0] }.max() ?? 0)
         let denseFFN = Int64(shape.feedForwardLength.max() ?? 0)
-        let expertFFN = Int64(shape.expertUsedCount) * Int64(shape.expertFeedForwardLength)
-        let ffn = max(denseFFN, expertFFN)
-        let activations = try Checked.product(tokens, 4, 2 * ffn + 4 * query + 2 * embd + Int64(shape.expertCount))
-
-        var peak = activations
+        let used = Int64(shape.expertUsedCount)
+        let expertFFN = used * Int64(shape.expertFeedForwardLength)
+        let feedForward = expertFFN > denseFFN
+            ? 5 * embd + 3 * expertFFN + used * embd + 2 * Int64(shape.expertCount)
+            : 5 * embd + 3 * denseFFN
+        var attention = try Checked.product(tokens, 4, embd + 5 * query + 2 * keys)
         if !options.flashAttention {
             var scores: Int64 = 0
             for layer in kvLayers {
                 scores = max(scores, try Checked.product(cellsRead(layer), tokens, Int64(shape.heads[layer]), 4))
             }
-            let beside = try Checked.product(tokens, 4, 5 * query + 2 * embd)
-            peak = max(peak, try Checked.sum([scores, beside]))
+            attention = try Checked.sum([attention, scores])
         }
+        let peak = max(try Checked.product(tokens, 4, feedForward), attention)
         // The logits of one output per sequence, with the hidden state they come from.
         let logits = try Checked.product(Int64(options.parallel), 4, Int64(shape.vocabularySize) + embd)
         bytes = try Checked.sum([masks, max(peak, logits)])
