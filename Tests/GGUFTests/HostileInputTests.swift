@@ -10,9 +10,7 @@ import Testing
     @Test func rejectsBadMagic() throws {
         var file = GGUFBytes.file()
         file.bytes[0] = UInt8(ascii: "X")
-        let error = try #require(readError(file))
-        #expect(error.code == .badMagic)
-        #expect(error.offset == 0)
+        try expectRejected(file, .badMagic, at: 0)
     }
 
     @Test func namesByteSwappedFiles() throws {
@@ -21,17 +19,13 @@ import Testing
         file.u32(UInt32(3).byteSwapped)
         file.u64(UInt64(0).byteSwapped)
         file.u64(UInt64(0).byteSwapped)
-        let error = try #require(readError(file))
-        #expect(error.code == .byteSwapped)
-        #expect(error.offset == 4)
+        let error = try expectRejected(file, .byteSwapped, at: 4)
         #expect(error.detail.contains("big-endian"))
     }
 
     @Test(arguments: [UInt32(0), 1, 4, 77])
     func rejectsUnsupportedVersions(_ version: UInt32) throws {
-        let error = try #require(readError(GGUFBytes.file(version: version)))
-        #expect(error.code == .unsupportedVersion)
-        #expect(error.offset == 4)
+        let error = try expectRejected(GGUFBytes.file(version: version), .unsupportedVersion, at: 4)
         if version == 1 { #expect(error.detail.contains("version 1")) }
     }
 
@@ -58,18 +52,14 @@ import Testing
         var file = GGUFBytes()
         file.header(tensors: 0, keys: 1 << 60)
         file.keyValue("a", .uint8(1))
-        let error = try #require(readError(file))
-        #expect(error.code == .implausibleCount)
-        #expect(error.offset == 16)
+        try expectRejected(file, .implausibleCount, at: 16)
     }
 
     @Test func refusesTensorCountsTheFileCannotHold() throws {
         var file = GGUFBytes()
         file.header(tensors: 1 << 60, keys: 0)
         file.tensor("t", [8], offset: 0)
-        let error = try #require(readError(file))
-        #expect(error.code == .implausibleCount)
-        #expect(error.offset == 8)
+        try expectRejected(file, .implausibleCount, at: 8)
     }
 
     @Test func refusesStringsPastTheEnd() throws {
@@ -77,9 +67,7 @@ import Testing
         file.header(tensors: 0, keys: 1)
         file.u64(1000)
         file.raw("short")
-        let error = try #require(readError(file))
-        #expect(error.code == .truncated)
-        #expect(error.offset == Self.firstKey + 8)
+        try expectRejected(file, .truncated, at: Self.firstKey + 8)
     }
 
     @Test func refusesHugeStringLengths() throws {
@@ -87,9 +75,7 @@ import Testing
         file.header(tensors: 0, keys: 1)
         file.u64(1 << 62)
         file.u64(0)
-        let error = try #require(readError(file))
-        #expect(error.code == .implausibleCount)
-        #expect(error.offset == Self.firstKey)
+        try expectRejected(file, .implausibleCount, at: Self.firstKey)
     }
 
     @Test func refusesUnknownValueTypes() throws {
@@ -98,9 +84,7 @@ import Testing
         file.string("key")
         file.u32(13)
         file.u32(0)
-        let error = try #require(readError(file))
-        #expect(error.code == .badValueType)
-        #expect(error.offset == Self.firstKey + 8 + 3)
+        try expectRejected(file, .badValueType, at: Self.firstKey + 8 + 3)
     }
 
     @Test func refusesNestedArrays() throws {
@@ -110,9 +94,7 @@ import Testing
         file.u32(GGUFValueType.array.rawValue)
         file.u32(GGUFValueType.array.rawValue)
         file.u64(0)
-        let error = try #require(readError(file))
-        #expect(error.code == .nestedArray)
-        #expect(error.offset == Self.firstKey + 8 + 3 + 4)
+        try expectRejected(file, .nestedArray, at: Self.firstKey + 8 + 3 + 4)
     }
 
     @Test(arguments: [GGUFValueType.uint32, .string])
@@ -124,9 +106,7 @@ import Testing
         file.u32(element.rawValue)
         file.u64(1 << 60)
         file.u64(0)
-        let error = try #require(readError(file))
-        #expect(error.code == .implausibleCount)
-        #expect(error.offset == Self.firstKey + 8 + 3 + 4 + 4)
+        try expectRejected(file, .implausibleCount, at: Self.firstKey + 8 + 3 + 4 + 4)
     }
 
     @Test func refusesStringsInsideSkippedArraysThatRunPastTheEnd() throws {
@@ -155,24 +135,18 @@ import Testing
         file.string("flag")
         file.u32(GGUFValueType.bool.rawValue)
         file.u8(2)
-        let error = try #require(readError(file))
-        #expect(error.code == .badBool)
-        #expect(error.offset == Self.firstKey + 8 + 4 + 4)
+        try expectRejected(file, .badBool, at: Self.firstKey + 8 + 4 + 4)
     }
 
     @Test(arguments: [GGUFValue.uint32(48), .uint32(0), .int32(-64), .string("32")])
     func refusesBadAlignment(_ alignment: GGUFValue) throws {
         let file = GGUFBytes.file(metadata: [("general.alignment", alignment)])
-        let error = try #require(readError(file))
-        #expect(error.code == .badAlignment)
-        #expect(error.offset == Self.firstKey + 8 + "general.alignment".utf8.count + 4)
+        try expectRejected(file, .badAlignment, at: Self.firstKey + 8 + "general.alignment".utf8.count + 4)
     }
 
     @Test func refusesDuplicateKeys() throws {
         let file = GGUFBytes.file(metadata: [("a", .uint8(1)), ("a", .uint8(2))])
-        let error = try #require(readError(file))
-        #expect(error.code == .duplicateKey)
-        #expect(error.offset == Self.firstKey + 8 + 1 + 4 + 1)
+        try expectRejected(file, .duplicateKey, at: Self.firstKey + 8 + 1 + 4 + 1)
     }
 
     @Test func refusesTooManyDimensions() throws {
@@ -180,18 +154,14 @@ import Testing
         file.header(tensors: 1, keys: 0)
         file.tensor("t", [1, 1, 1, 1, 1], offset: 0)
         file.data(64)
-        let error = try #require(readError(file))
-        #expect(error.code == .badTensor)
-        #expect(error.offset == Self.firstKey + 8 + 1)
+        try expectRejected(file, .badTensor, at: Self.firstKey + 8 + 1)
     }
 
     @Test func refusesElementCountsThatOverflow() throws {
         var file = GGUFBytes()
         file.header(tensors: 1, keys: 0)
         file.tensor("t", [1 << 40, 1 << 40], offset: 0)
-        let error = try #require(readError(file))
-        #expect(error.code == .badTensor)
-        #expect(error.offset == Self.firstKey + 8 + 1 + 4 + 8)
+        try expectRejected(file, .badTensor, at: Self.firstKey + 8 + 1 + 4 + 8)
     }
 
     @Test func refusesMisalignedTensorData() throws {
@@ -199,9 +169,7 @@ import Testing
         file.header(tensors: 1, keys: 0)
         file.tensor("t", [8], offset: 4)
         file.data(64)
-        let error = try #require(readError(file))
-        #expect(error.code == .badTensor)
-        #expect(error.offset == Self.firstKey)
+        try expectRejected(file, .badTensor, at: Self.firstKey)
     }
 
     @Test func refusesTensorDataPastTheEnd() throws {
@@ -209,8 +177,7 @@ import Testing
         file.header(tensors: 1, keys: 0)
         file.tensor("t", [1024, 1024], offset: 0)
         file.data(64)
-        let error = try #require(readError(file))
-        #expect(error.code == .badTensor)
+        let error = try expectRejected(file, .badTensor, at: Self.firstKey)
         #expect(error.detail.contains("past the end"))
     }
 
@@ -219,8 +186,7 @@ import Testing
         file.header(tensors: 1, keys: 0)
         file.tensor("t", [33, 2], type: GGMLType.q8_0.rawValue, offset: 0)
         file.data(128)
-        let error = try #require(readError(file))
-        #expect(error.code == .badTensor)
+        let error = try expectRejected(file, .badTensor, at: Self.firstKey + 8 + 1)
         #expect(error.detail.contains("block size"))
     }
 
@@ -231,9 +197,7 @@ import Testing
         let second = file.count
         file.tensor("t", [8], offset: 32)
         file.data(64)
-        let error = try #require(readError(file))
-        #expect(error.code == .duplicateTensor)
-        #expect(error.offset == second)
+        try expectRejected(file, .duplicateTensor, at: second)
     }
 
     @Test func keepsUnknownTensorTypes() throws {
@@ -255,5 +219,15 @@ import Testing
         } throws: { error in
             (error as? GGUFError)?.code == .io
         }
+    }
+
+    /// Expects the reader to refuse `bytes` with `code`, pointing at byte `offset`.
+    @discardableResult
+    func expectRejected(_ bytes: GGUFBytes, _ code: GGUFError.Code, at offset: Int,
+                        sourceLocation: SourceLocation = #_sourceLocation) throws -> GGUFError {
+        let error = try #require(readError(bytes), sourceLocation: sourceLocation)
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        #expect(error.offset == offset, "\(error)", sourceLocation: sourceLocation)
+        return error
     }
 }
