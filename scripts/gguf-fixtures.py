@@ -152,11 +152,22 @@ def sliding(path):
     finish(w)
 
 
+def spm_vocabulary(w, size):
+    """A SentencePiece vocabulary llama.cpp accepts: specials, the 256 byte tokens, words."""
+    words = size - 259
+    w.add_tokenizer_model("llama")
+    w.add_token_list(["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)] + [f"w{i}" for i in range(words)])
+    w.add_token_scores([0.0] * size)
+    w.add_token_types([2, 3, 3] + [6] * 256 + [1] * words)  # unknown, control, byte, normal
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+
+
 def served_llama(path):
     """A llama llama-server can load (SentencePiece vocabulary with byte tokens), with grouped
     KV heads and no sliding window: the second model the estimator is checked against."""
     embd, ffn, heads, kv_heads, layers = 512, 1408, 8, 2, 4
-    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)] + [f"w{i}" for i in range(1741)]
     w = GGUFWriter(str(path), "llama")
     w.add_name("fixture served llama")
     w.add_block_count(layers)
@@ -167,16 +178,10 @@ def served_llama(path):
     w.add_head_count_kv(kv_heads)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_rope_dimension_count(embd // heads)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(tokens)
-    w.add_token_scores([0.0] * len(tokens))
-    w.add_token_types([2, 3, 3] + [6] * 256 + [1] * 1741)  # unknown, control, byte, normal
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    w.add_unk_token_id(0)
-    add(w, "token_embd.weight", Q.Q8_0, [embd, len(tokens)])
+    spm_vocabulary(w, 2000)
+    add(w, "token_embd.weight", Q.Q8_0, [embd, 2000])
     add(w, "output_norm.weight", Q.F32, [embd])
-    add(w, "output.weight", Q.Q8_0, [embd, len(tokens)])
+    add(w, "output.weight", Q.Q8_0, [embd, 2000])
     for i in range(layers):
         add(w, f"blk.{i}.attn_norm.weight", Q.F32, [embd])
         add(w, f"blk.{i}.attn_q.weight", Q.Q8_0, [embd, embd])
@@ -187,6 +192,43 @@ def served_llama(path):
         add(w, f"blk.{i}.ffn_gate.weight", Q.Q8_0, [embd, ffn])
         add(w, f"blk.{i}.ffn_up.weight", Q.Q8_0, [embd, ffn])
         add(w, f"blk.{i}.ffn_down.weight", Q.Q8_0, [ffn, embd])
+    finish(w)
+
+
+def served_moe(path):
+    """A qwen3moe llama-server can load: 4 of 16 experts per token, untied output."""
+    embd, expert_ffn, heads, kv_heads, head, layers, experts = 512, 384, 8, 2, 64, 2, 16
+    w = GGUFWriter(str(path), "qwen3moe")
+    w.add_name("fixture served moe")
+    w.add_block_count(layers)
+    w.add_context_length(8192)
+    w.add_embedding_length(embd)
+    w.add_feed_forward_length(512)
+    w.add_head_count(heads)
+    w.add_head_count_kv(kv_heads)
+    w.add_key_length(head)
+    w.add_value_length(head)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_expert_count(experts)
+    w.add_expert_used_count(4)
+    w.add_expert_feed_forward_length(expert_ffn)
+    spm_vocabulary(w, 2000)
+    add(w, "token_embd.weight", Q.Q8_0, [embd, 2000])
+    add(w, "output_norm.weight", Q.F32, [embd])
+    add(w, "output.weight", Q.Q8_0, [embd, 2000])
+    for i in range(layers):
+        add(w, f"blk.{i}.attn_norm.weight", Q.F32, [embd])
+        add(w, f"blk.{i}.attn_q.weight", Q.Q8_0, [embd, heads * head])
+        add(w, f"blk.{i}.attn_k.weight", Q.Q8_0, [embd, kv_heads * head])
+        add(w, f"blk.{i}.attn_v.weight", Q.Q8_0, [embd, kv_heads * head])
+        add(w, f"blk.{i}.attn_output.weight", Q.Q8_0, [heads * head, embd])
+        add(w, f"blk.{i}.attn_q_norm.weight", Q.F32, [head])
+        add(w, f"blk.{i}.attn_k_norm.weight", Q.F32, [head])
+        add(w, f"blk.{i}.ffn_norm.weight", Q.F32, [embd])
+        add(w, f"blk.{i}.ffn_gate_inp.weight", Q.F32, [embd, experts])
+        add(w, f"blk.{i}.ffn_gate_exps.weight", Q.Q8_0, [embd, expert_ffn, experts])
+        add(w, f"blk.{i}.ffn_up_exps.weight", Q.Q8_0, [embd, expert_ffn, experts])
+        add(w, f"blk.{i}.ffn_down_exps.weight", Q.Q8_0, [expert_ffn, embd, experts])
     finish(w)
 
 
@@ -254,7 +296,8 @@ def main():
         return
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    for name, make in [("llama-gqa", llama_gqa), ("moe", moe), ("sliding", sliding), ("served-llama", served_llama)]:
+    for name, make in [("llama-gqa", llama_gqa), ("moe", moe), ("sliding", sliding), ("served-llama", served_llama),
+                       ("served-moe", served_moe)]:
         make(out / f"{name}.gguf")
         (out / f"{name}.json").write_text(json.dumps(reader_view(out / f"{name}.gguf"), default=lambda o: o.item()))
     big_endian(out / "big-endian.gguf")

@@ -8,17 +8,17 @@
 /// - the attention masks, live for the whole graph: one per cache (full and sliding-window),
 ///   `cells × tokens` elements, f16 with flash attention and f32 without;
 /// - the larger of two peaks, in f32 values per token:
-///   - the feed-forward block, `5·embd + 3·ffn` (for MoE, `ffn` is the active experts' width
-///     plus their outputs and the router);
+///   - the feed-forward block, `5·embd + 3·ffn` (for MoE, `ffn` is the width of the experts
+///     used per token together, when that is larger than the dense width);
 ///   - the attention block, `embd + 5·q + 2·kv` (`q` and `kv` the query and key widths), plus,
 ///     without flash attention, the `KQ` score matrix of the widest layer,
 ///     `cells × tokens × heads` f32, which dwarfs everything else at long contexts;
 /// - or, if larger, the logits of one output per sequence.
 ///
-/// The per-token coefficients were fitted on two models with llama.cpp's CPU backend: gemma-3-270m
-/// (sliding window, 4 heads of 256, ffn 2048) and a synthetic llama (GQA 8/2 heads of 64, ffn
-/// 1408), across ubatch 64…1024, contexts 512…32768 and 1 or 4 sequences. Both peaks match
-/// the measured slopes within 0.2% on both models (e.g. gemma: 9,344 vs 9,354 values per token
+/// The per-token coefficients were fitted on three models with llama.cpp's CPU backend:
+/// gemma-3-270m (sliding window, 4 heads of 256, ffn 2048), a synthetic llama (GQA 8/2 heads of
+/// 64, ffn 1408) and a synthetic qwen3moe (4 of 16 experts of 384), across ubatch 64…1024,
+/// contexts 512…32768 and 1 or 4 sequences. The peaks match the measured slopes within 0.2% (e.g. gemma: 9,344 vs 9,354 values per token
 /// with flash attention, 6,272 vs 6,280 beside `KQ`). What the fit cannot see: GPU backends
 /// allocate the same graph but may fuse or split operations differently, and the allocator's
 /// fragmentation shifts small-context cases by a few percent of the compute buffer.
@@ -48,11 +48,9 @@ struct ComputeBufferModel {
         let query = Int64(layers.map { shape.heads[$0] * shape.keyLength[$0] }.max() ?? 0)
         let keys = Int64(layers.map { shape.kvHeads[$0] * shape.keyLength[$0] }.max() ?? 0)
         let denseFFN = Int64(shape.feedForwardLength.max() ?? 0)
-        let used = Int64(shape.expertUsedCount)
-        let expertFFN = used * Int64(shape.expertFeedForwardLength)
-        let feedForward = expertFFN > denseFFN
-            ? 5 * embd + 3 * expertFFN + used * embd + 2 * Int64(shape.expertCount)
-            : 5 * embd + 3 * denseFFN
+        // An MoE layer computes the active experts side by side: their widths add up.
+        let expertFFN = Int64(shape.expertUsedCount) * Int64(shape.expertFeedForwardLength)
+        let feedForward = 5 * embd + 3 * max(denseFFN, expertFFN)
         var attention = try Checked.product(tokens, 4, embd + 5 * query + 2 * keys)
         if !options.flashAttention {
             var scores: Int64 = 0

@@ -4,7 +4,7 @@ import Testing
 
 /// The estimator against what llama.cpp's server really allocates on the CPU, part by part,
 /// read from its `-v` startup log: for the gemma model (sliding window, tied output) and for a
-/// synthetic llama from the fixtures (grouped KV heads, untied output).
+/// synthetic llama and qwen3moe from the fixtures (grouped KV heads, experts, untied output).
 ///
 /// The CPU run keeps every layer in host memory, so it is compared with an estimate for
 /// `gpuLayers: 0` and the sum of all parts (a device run would differ only in where the parts
@@ -34,7 +34,7 @@ struct LlamaServerComparisonTests {
         Scenario(context: 8192, flashAttention: false, parallel: 4, unified: false),
     ] + [512, 2048, 8192].flatMap { context in
         [true, false].map { Scenario(fixture: "served-llama", context: context, flashAttention: $0) }
-    }
+    } + [true, false].map { Scenario(fixture: "served-moe", context: 4096, flashAttention: $0) }
 
     @Test(.timeLimit(.minutes(2)), arguments: scenarios)
     func estimateMatchesLlamaServer(_ scenario: Scenario) throws {

@@ -63,7 +63,7 @@ enum TestEnvironment {
 
 /// The fixtures `scripts/gguf-fixtures.py` writes with gguf-py, generated once per test run.
 enum Fixtures {
-    static let names = ["llama-gqa", "moe", "sliding", "served-llama"]
+    static let names = ["llama-gqa", "moe", "sliding", "served-llama", "served-moe"]
 
     private static let generated: Result<URL, FixtureError> = {
         do {
