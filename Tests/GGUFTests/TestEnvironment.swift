@@ -68,7 +68,9 @@ enum Fixtures {
     private static let generated: Result<URL, FixtureError> = {
         do {
             let python = try TestEnvironment.require(TestEnvironment.python)
-            let directory = try TestEnvironment.temporaryDirectory("fixtures")
+            // Inside the build folder, rewritten on every run, so runs do not pile up copies.
+            let directory = TestEnvironment.repositoryRoot.appendingPathComponent(".build/gguf-fixtures")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let script = TestEnvironment.repositoryRoot.appendingPathComponent("scripts/gguf-fixtures.py").path
             let result = try TestEnvironment.run(python, [script, directory.path])
             guard result.status == 0 else { return .failure(FixtureError(message: result.output)) }
