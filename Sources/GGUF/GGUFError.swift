@@ -9,7 +9,7 @@ public struct GGUFError: Error, Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case io, badMagic, byteSwapped, unsupportedVersion, truncated, implausibleCount
             case badValueType, nestedArray, badBool, badString, duplicateKey, badAlignment
-            case badTensor, duplicateTensor, wrongType, missingKey
+            case badTensor, duplicateTensor, wrongType, missingKey, invalidOptions
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -46,6 +46,9 @@ public struct GGUFError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let wrongType = Code(.wrongType)
         /// A metadata key the caller needs is absent.
         public static let missingKey = Code(.missingKey)
+        /// Estimate options the model cannot take (a context out of range, a KV cache type
+        /// whose blocks do not divide the head width).
+        public static let invalidOptions = Code(.invalidOptions)
 
         public var description: String { base.rawValue }
     }

@@ -46,7 +46,7 @@ struct KVCacheLayout {
             let kWidth = shape.keyLength[layer] * shape.kvHeads[layer]
             let vWidth = options.flashAttention ? vWidths[layer] : vTransposedWidth
             guard let kRow = options.typeK.rowSize(kWidth), let vRow = options.typeV.rowSize(vWidth) else {
-                throw GGUFError(.wrongType, at: nil,
+                throw GGUFError(.invalidOptions, at: nil,
                                 "layer \(layer): K width \(kWidth) or V width \(vWidth) is not a multiple of the \(options.typeK)/\(options.typeV) block size")
             }
             let cells = shape.slidingLayers[layer] ? slidingCells : fullCells

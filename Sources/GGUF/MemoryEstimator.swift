@@ -68,7 +68,7 @@ public struct MemoryEstimator: Sendable {
     public func estimate(_ options: EstimateOptions) throws(GGUFError) -> MemoryEstimate {
         guard (1 ... Self.maxContext).contains(options.context), (1 ... Self.maxParallel).contains(options.parallel),
               (1 ... Self.maxUbatch).contains(options.ubatch) else {
-            throw GGUFError(.wrongType, at: nil, "context, parallel or ubatch out of range (\(options.context), \(options.parallel), \(options.ubatch))")
+            throw GGUFError(.invalidOptions, at: nil, "context, parallel or ubatch out of range (\(options.context), \(options.parallel), \(options.ubatch))")
         }
         let kv = try KVCacheLayout(shape: shape, options: options)
         let placement = Placement(layers: shape.layers, gpuLayers: options.gpuLayers)

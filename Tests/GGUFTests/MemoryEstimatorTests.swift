@@ -131,8 +131,19 @@ struct MemoryEstimatorTests {
 
     @Test func rejectsNonsenseOptions() throws {
         let estimator = try estimator("llama-gqa")
-        #expect(throws: GGUFError.self) { try estimator.estimate(EstimateOptions(context: 0)) }
-        #expect(throws: GGUFError.self) { try estimator.estimate(EstimateOptions(context: 512, parallel: 0)) }
+        for options in [EstimateOptions(context: 0), EstimateOptions(context: 512, parallel: 0),
+                        EstimateOptions(context: 1 << 40), EstimateOptions(context: 512, ubatch: -1)] {
+            #expect { try estimator.estimate(options) } throws: { ($0 as? GGUFError)?.code == .invalidOptions }
+        }
+        // Q8_0 blocks hold 32 values: a 48-wide K row (3 heads of 16) cannot be cut into them.
+        let narrow = try MemoryEstimator(file: try GGUFFile(bytes: GGUFBytes.file(metadata: [
+            ("general.architecture", .string("llama")), ("llama.block_count", .uint32(1)),
+            ("llama.embedding_length", .uint32(48)), ("llama.attention.head_count", .uint32(3)),
+        ]).bytes))
+        #expect { try narrow.estimate(EstimateOptions(context: 512, typeK: .q8_0)) } throws: {
+            ($0 as? GGUFError)?.code == .invalidOptions
+        }
+        #expect(try narrow.estimate(EstimateOptions(context: 512)).kvCache == 2 * 48 * 2 * 512)
     }
 
     @Test func cacheTypesByName() {
