@@ -71,21 +71,21 @@ public struct GGUFFile: Sendable {
         tensors.first { $0.name == name }
     }
 
-    /// The elements of the array under `key`, reading them from the source if the header
-    /// read skipped them.
+    /// The elements of the array under `key` (the first `prefix` of them, if given), reading
+    /// them from the source if the header read skipped them.
     ///
     /// - Throws: ``GGUFError/Code-swift.struct/missingKey`` or ``GGUFError/Code-swift.struct/wrongType``
     ///   when there is no such array; I/O errors when the file changed since it was opened.
-    public func arrayValues(_ key: String) throws(GGUFError) -> [GGUFValue] {
+    public func arrayValues(_ key: String, prefix: Int? = nil) throws(GGUFError) -> [GGUFValue] {
         guard let value = self[key] else { throw GGUFError(.missingKey, at: nil, "no metadata key '\(key)'") }
         guard case .array(let array) = value else {
             throw GGUFError(.wrongType, at: nil, "'\(key)' is a \(value.type), not an array")
         }
-        if let values = array.values { return values }
+        let count = min(array.count, max(0, prefix ?? array.count))
+        if let values = array.values { return Array(values.prefix(count)) }
         let cursor = try ByteCursor(source, at: array.offset)
         defer { cursor.close() }
         var parser = GGUFParser(cursor: cursor, eagerArrayLimit: 0)
-        let values = try parser.elements(array.elementType, count: array.count, key)
-        return values
+        return try parser.elements(array.elementType, count: count, key)
     }
 }

@@ -21,7 +21,13 @@ extension VRAMD {
             print("")
             let width = file.metadata.map(\.key.count).max() ?? 0
             for entry in file.metadata {
-                print("\(entry.key.padding(toLength: width, withPad: " ", startingAt: 0))  \(Self.summary(entry.value))")
+                var value = entry.value
+                // Show the first few elements of arrays the header read skipped.
+                if case .array(var array) = value, array.values == nil {
+                    array.values = try file.arrayValues(entry.key, prefix: Self.shownElements)
+                    value = .array(array)
+                }
+                print("\(entry.key.padding(toLength: width, withPad: " ", startingAt: 0))  \(Self.summary(value))")
             }
             guard !noTensors else { return }
             print("")
@@ -35,6 +41,8 @@ extension VRAMD {
             }
         }
 
+        static let shownElements = 8
+
         /// One line per value: long strings cut, arrays as type, length and first elements.
         static func summary(_ value: GGUFValue) -> String {
             switch value {
@@ -42,10 +50,9 @@ extension VRAMD {
                 let line = string.replacingOccurrences(of: "\n", with: "\\n")
                 return line.count > 80 ? "\"\(line.prefix(77))...\" (\(string.utf8.count) bytes)" : "\"\(line)\""
             case .array(let array):
-                let head = (array.values ?? []).prefix(8).map(summary).joined(separator: ", ")
-                let more = array.count > 8 ? ", ..." : ""
-                let shown = array.values == nil ? "not loaded" : "[\(head)\(more)]"
-                return "\(array.elementType)[\(array.count)] \(shown)"
+                let head = (array.values ?? []).prefix(shownElements).map(summary).joined(separator: ", ")
+                let more = array.count > shownElements ? ", ..." : ""
+                return "\(array.elementType)[\(array.count)] [\(head)\(more)]"
             case .bool(let flag): return String(flag)
             case .float32(let float): return String(float)
             case .float64(let double): return String(double)

@@ -53,6 +53,8 @@ import Testing
             #expect(array.count == 300)
             #expect(try file.arrayValues("t.tokens") == tokens)
             #expect(try file.arrayValues("t.scores") == scores)
+            #expect(try file.arrayValues("t.tokens", prefix: 3) == Array(tokens.prefix(3)))
+            #expect(try file.arrayValues("t.tokens", prefix: 1000) == tokens)
             // Skipping must land exactly after the arrays.
             #expect(file["t.after"] == .uint8(9))
         }
