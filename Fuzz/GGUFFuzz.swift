@@ -11,7 +11,10 @@ public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     // A small eager limit sends arrays down the lazy path too.
     guard let file = try? GGUFFile(bytes: bytes, eagerArrayLimit: 8) else { return 0 }
     for entry in file.metadata {
-        if case .array = entry.value { _ = try? file.arrayValues(entry.key) }
+        if case .array = entry.value {
+            _ = try? file.arrayValues(entry.key)
+            _ = try? file.arrayValues(entry.key, prefix: 3)
+        }
     }
     _ = file.parameterCount
     _ = file.quantization

@@ -19,6 +19,7 @@ public struct EstimateOptions: Sendable, Hashable {
     /// picks the slot count itself) rather than one stream per sequence.
     public var unifiedKV: Bool
 
+    /// Options with llama.cpp's defaults for everything but the context.
     public init(context: Int, parallel: Int = 1, ubatch: Int = 512, typeK: KVCacheType = .f16,
                 typeV: KVCacheType = .f16, flashAttention: Bool = true, gpuLayers: Int? = nil,
                 unifiedKV: Bool = true) {

@@ -6,6 +6,7 @@ public struct GGMLType: Sendable, Hashable, CustomStringConvertible {
     /// The id as stored in the file.
     public var rawValue: UInt32
 
+    /// The type with ggml id `rawValue`, known or not.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Block layout of a known type: `blockSize` elements take `typeSize` bytes.
@@ -55,16 +56,27 @@ public struct GGMLType: Sendable, Hashable, CustomStringConvertible {
         42: Layout(name: "Q2_0", blockSize: 64, typeSize: 18),
     ]
 
+    /// ggml's `F32`.
     public static let f32 = GGMLType(rawValue: 0)
+    /// ggml's `F16`.
     public static let f16 = GGMLType(rawValue: 1)
+    /// ggml's `Q4_0`.
     public static let q4_0 = GGMLType(rawValue: 2)
+    /// ggml's `Q4_1`.
     public static let q4_1 = GGMLType(rawValue: 3)
+    /// ggml's `Q5_0`.
     public static let q5_0 = GGMLType(rawValue: 6)
+    /// ggml's `Q5_1`.
     public static let q5_1 = GGMLType(rawValue: 7)
+    /// ggml's `Q8_0`.
     public static let q8_0 = GGMLType(rawValue: 8)
+    /// ggml's `Q4_K`.
     public static let q4_K = GGMLType(rawValue: 12)
+    /// ggml's `Q6_K`.
     public static let q6_K = GGMLType(rawValue: 14)
+    /// ggml's `IQ4_NL`.
     public static let iq4_nl = GGMLType(rawValue: 20)
+    /// ggml's `BF16`.
     public static let bf16 = GGMLType(rawValue: 30)
 
     var layout: Layout? { Self.layouts[rawValue] }

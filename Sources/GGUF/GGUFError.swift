@@ -61,6 +61,7 @@ public struct GGUFError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, for people.
     public var detail: String
 
+    /// An error of kind `code` at byte `offset` (or `nil`), with what went wrong.
     public init(_ code: Code, at offset: Int?, _ detail: String) {
         self.code = code
         self.offset = offset

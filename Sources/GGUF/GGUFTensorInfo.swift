@@ -11,6 +11,7 @@ public struct GGUFTensorInfo: Sendable, Hashable {
     /// Byte offset of this tensor info in the file (for error messages).
     public var infoOffset: Int
 
+    /// A tensor info as the header stores it.
     public init(name: String, dimensions: [Int], type: GGMLType, offset: Int, infoOffset: Int = 0) {
         self.name = name
         self.dimensions = dimensions
@@ -45,11 +46,14 @@ public struct GGUFTensorInfo: Sendable, Hashable {
 
 /// One metadata key/value pair, in file order.
 public struct GGUFMetadataEntry: Sendable, Hashable {
+    /// The key, such as `general.architecture`.
     public var key: String
+    /// Its value.
     public var value: GGUFValue
     /// Byte offset of the key in the file.
     public var offset: Int
 
+    /// A metadata pair found at byte `offset`.
     public init(key: String, value: GGUFValue, offset: Int) {
         self.key = key
         self.value = value

@@ -116,6 +116,7 @@ public struct GGUFArray: Sendable, Hashable {
     /// The elements, when loaded.
     public var values: [GGUFValue]?
 
+    /// An array of `count` elements of `elementType` starting at byte `offset`.
     public init(elementType: GGUFValueType, count: Int, offset: Int, values: [GGUFValue]?) {
         self.elementType = elementType
         self.count = count

@@ -5,14 +5,23 @@ public struct KVCacheType: Sendable, Hashable, CustomStringConvertible {
 
     private init(_ type: GGMLType) { ggmlType = type }
 
+    /// `f32` cache elements.
     public static let f32 = KVCacheType(.f32)
+    /// `f16` cache elements.
     public static let f16 = KVCacheType(.f16)
+    /// `bf16` cache elements.
     public static let bf16 = KVCacheType(.bf16)
+    /// `q8_0` cache elements.
     public static let q8_0 = KVCacheType(.q8_0)
+    /// `q4_0` cache elements.
     public static let q4_0 = KVCacheType(.q4_0)
+    /// `q4_1` cache elements.
     public static let q4_1 = KVCacheType(.q4_1)
+    /// `q5_0` cache elements.
     public static let q5_0 = KVCacheType(.q5_0)
+    /// `q5_1` cache elements.
     public static let q5_1 = KVCacheType(.q5_1)
+    /// `iq4_nl` cache elements.
     public static let iq4_nl = KVCacheType(.iq4_nl)
 
     /// The types llama.cpp accepts for the KV cache.

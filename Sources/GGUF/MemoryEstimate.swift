@@ -21,6 +21,7 @@ public struct MemoryEstimate: Sendable, Hashable, Codable {
     /// Everything, host and device: what a CPU-only run allocates.
     public var total: Int64 { weightsDevice + weightsHost + kvCache + computeBuffer + hostBuffers }
 
+    /// An estimate from its parts; ``deviceTotal`` is derived.
     public init(context: Int, weightsDevice: Int64, weightsHost: Int64, kvCache: Int64, kvCacheDevice: Int64,
                 computeBuffer: Int64, hostBuffers: Int64) {
         self.context = context

@@ -25,8 +25,9 @@ public struct ModelShape: Sendable, Hashable {
     public var slidingWindow: Int
     /// Which layers use the sliding window.
     public var slidingLayers: [Bool]
-    /// Experts per MoE layer (0 for dense models) and experts used per token.
+    /// Experts per MoE layer (0 for dense models).
     public var expertCount: Int
+    /// Experts used per token.
     public var expertUsedCount: Int
     /// Feed-forward width of one expert.
     public var expertFeedForwardLength: Int
