@@ -137,6 +137,9 @@ struct LlamaServerLog {
 }
 
 enum LlamaServerRun {
+    /// Longer than any real startup here (about 2 s for gemma-3-270m on 2 cores).
+    static let startupLimitSeconds = 90
+
     /// Starts llama-server, reads its log until it listens (or exits), stops it, and returns
     /// the log. The pipe is read as it fills, so the server never blocks on its own output.
     static func startupLog(server: String, arguments: [String]) throws -> String {
@@ -147,8 +150,14 @@ enum LlamaServerRun {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
+        // A server that hangs before listening would block the read below forever; killing it
+        // closes the pipe, the read ends, and the test fails on the missing buffer lines.
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(startupLimitSeconds), execute: watchdog)
         defer {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            watchdog.cancel()
+            if process.isRunning { kill(pid, SIGKILL) }
             process.waitUntilExit()
         }
         let reader = pipe.fileHandleForReading
