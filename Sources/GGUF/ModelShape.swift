@@ -111,7 +111,8 @@ public struct ModelShape: Sendable, Hashable {
             // llama.cpp reads the array into bools; integers are accepted as 0/non-zero.
             return flags.map { $0.boolValue ?? (($0.intValue ?? 0) != 0) }
         }
-        let period = try bounded(file[key]?.intValue ?? defaultSlidingPeriods[architecture] ?? 0, layers, "sliding_window_pattern")
+        // A period longer than the model is fine (every layer slides); only absurd ones are refused.
+        let period = try bounded(file[key]?.intValue ?? defaultSlidingPeriods[architecture] ?? 0, maxHeads, "sliding_window_pattern")
         // A period of 0 makes every layer slide, as in llama.cpp.
         return (0 ..< layers).map { period == 0 || $0 % period < period - 1 }
     }

@@ -99,6 +99,20 @@ import Testing
         #expect(throws: GGUFError.self) { try file.perLayerInts("text", layers: 3) }
     }
 
+    @Test(arguments: [(GGUFValue?.none, [true, true, true, true]), (.uint32(2), [true, false, true, false]),
+                      (.uint32(0), [true, true, true, true])])
+    func slidingPatternsFollowLlamaCpp(_ pattern: GGUFValue?, _ sliding: [Bool]) throws {
+        // gemma3 defaults to a period of 6, longer than this 4-layer model: every layer slides.
+        var metadata: [(String, GGUFValue)] = [
+            ("general.architecture", .string("gemma3")), ("gemma3.block_count", .uint32(4)),
+            ("gemma3.embedding_length", .uint32(64)), ("gemma3.attention.head_count", .uint32(2)),
+            ("gemma3.attention.sliding_window", .uint32(128)),
+        ]
+        if let pattern { metadata.append(("gemma3.attention.sliding_window_pattern", pattern)) }
+        let shape = try ModelShape(file: try GGUFFile(bytes: GGUFBytes.file(metadata: metadata).bytes))
+        #expect(shape.slidingLayers == sliding)
+    }
+
     @Test func rowSizesFollowGGMLBlocks() {
         #expect(GGMLType.f16.rowSize(640) == 1280)
         #expect(GGMLType.q8_0.rowSize(256) == 8 * 34)
