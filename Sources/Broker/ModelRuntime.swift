@@ -7,11 +7,6 @@ public enum ModelState: String, Sendable, Codable {
     case unloaded, loading, ready, unloading, failed
 }
 
-/// Where the footprint the planner counts came from.
-public enum FootprintSource: String, Sendable, Codable {
-    case declared, estimated, measured
-}
-
 /// What the scheduler knows about one configured model beyond the ledger.
 struct ModelRuntime: Sendable {
     var config: ModelConfig

@@ -1,4 +1,5 @@
 import ArgumentParser
+import VRAMPolicy
 import Foundation
 import GGUF
 
@@ -140,31 +141,6 @@ extension VRAMD {
                 print("\(name.padding(toLength: 17, withPad: " ", startingAt: 0))\(formatBytes(bytes).leftPadded(12))")
             }
         }
-    }
-}
-
-/// Byte sizes people write: `6GiB`, `512MB`, `1.5GB`, `1024` (bytes).
-enum ByteSize {
-    private static let units: [(String, Double)] = [
-        ("kib", 1024), ("mib", 1024 * 1024), ("gib", 1024 * 1024 * 1024), ("tib", 1024 * 1024 * 1024 * 1024),
-        ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12),
-        ("k", 1024), ("m", 1024 * 1024), ("g", 1024 * 1024 * 1024), ("b", 1),
-    ]
-
-    /// The number of bytes `text` names, or `nil` when it is not a size.
-    static func parse(_ text: String) -> Int64? {
-        let lowered = text.trimmingCharacters(in: .whitespaces).lowercased()
-        var number = lowered
-        var scale = 1.0
-        for (suffix, factor) in units where lowered.hasSuffix(suffix) {
-            number = String(lowered.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces)
-            scale = factor
-            break
-        }
-        guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
-        let bytes = (value * scale).rounded()
-        guard bytes < 9.2e18 else { return nil }
-        return Int64(bytes)
     }
 }
 

@@ -66,7 +66,7 @@ extension VRAMD {
 
             let ledger: Ledger
             do {
-                ledger = try scenario.ledger(footprint: Footprints.resolve)
+                ledger = try scenario.ledger(footprint: Footprints.resolver(for: loaded))
             } catch {
                 printError("vramd plan: \(error)")
                 throw ExitCode(1)

@@ -117,3 +117,41 @@ import VRAMConfig
         #expect(result.stderr.contains("models.piper.memory: expected a size"))
     }
 }
+
+/// Models sized from their GGUF file, with the real gemma model the test script installs.
+@Suite struct GGUFFootprintCommandTests {
+    static var model: String? {
+        let path = ProcessInfo.processInfo.environment["VRAMD_TEST_MODEL"]
+        if path == nil && ProcessInfo.processInfo.environment["VRAMD_REQUIRE_REAL"] == "1" {
+            Issue.record("VRAMD_TEST_MODEL is not set but VRAMD_REQUIRE_REAL=1")
+        }
+        return path
+    }
+
+    @Test func checkConfigEstimatesAndPlanUsesTheEstimate() throws {
+        guard let model = Self.model else { return }
+        let config = """
+            devices: [{id: gpu0, kind: simulated, capacity: 700MiB, cushion: 0B}]
+            models:
+              small: {kind: llm, memory: {gguf: \(model), context: 4096}}
+              fitted: {kind: llm, memory: {gguf: \(model), context: fit, budget: 350MiB}}
+              broken: {kind: llm, memory: {gguf: missing.gguf}}
+            """
+        let path = try CommandRunner.temporaryFile(config)
+        let broken = try CommandRunner.run(["check-config", path])
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("models.broken.memory.gguf"))
+        #expect(broken.stderr.contains("missing.gguf"))
+
+        let fixed = try CommandRunner.temporaryFile(config.replacingOccurrences(of: "  broken: {kind: llm, memory: {gguf: missing.gguf}}", with: ""))
+        let check = try CommandRunner.run(["check-config", fixed])
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("est. ctx 4096"))
+        // The two estimates (~316 and ~349 MiB) fit side by side in 700 MiB.
+        let both = try CommandRunner.run(["plan", "--config", fixed, "--resident", "small", "--load", "fitted", "--json"])
+        let report = try JSONDecoder().decode(PlanReport.self, from: Data(both.stdout.utf8))
+        #expect(report.decision == "load" && report.evict.isEmpty)
+        let small = try #require(report.freeBefore)
+        #expect(small > 350 << 20 && small < 400 << 20, "700 MiB less the 4k-context estimate (~316 MiB)")
+    }
+}
