@@ -60,6 +60,8 @@ let package = Package(
             dependencies: [
                 "Broker", "VRAMConfig", "VRAMPolicy", "GGUF",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

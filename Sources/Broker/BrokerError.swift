@@ -5,70 +5,70 @@ import VRAMPolicy
 /// `{"error": {"code", "message", "model", "retryable"}}` (which also reads as an OpenAI error).
 public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: String
-    public var status: Int
+    public var statusCode: Int
     public var message: String
     public var model: String?
     public var retryable: Bool
     /// Seconds a client should wait before trying again (`Retry-After`).
     public var retryAfter: Int?
 
-    public init(code: String, status: Int, message: String, model: String? = nil, retryable: Bool = false, retryAfter: Int? = nil) {
+    public init(code: String, statusCode: Int, message: String, model: String? = nil, retryable: Bool = false, retryAfter: Int? = nil) {
         self.code = code
-        self.status = status
+        self.statusCode = statusCode
         self.message = message
         self.model = model
         self.retryable = retryable
         self.retryAfter = retryAfter
     }
 
-    public var description: String { "\(code) (\(status)): \(message)" }
+    public var description: String { "\(code) (\(statusCode)): \(message)" }
 
     public static func modelNotFound(_ name: String, suggestion: String? = nil) -> BrokerError {
-        BrokerError(code: "model_not_found", status: 404,
+        BrokerError(code: "model_not_found", statusCode: 404,
                     message: "no model named '\(name)' is configured" + (suggestion.map { " (did you mean '\($0)'?)" } ?? ""),
                     model: name)
     }
 
     public static func badRequest(_ message: String, model: String? = nil) -> BrokerError {
-        BrokerError(code: "bad_request", status: 400, message: message, model: model)
+        BrokerError(code: "bad_request", statusCode: 400, message: message, model: model)
     }
 
     public static func payloadTooLarge(limit: Int64) -> BrokerError {
-        BrokerError(code: "payload_too_large", status: 413, message: "the request body is larger than max_body (\(ByteSize.format(limit)))")
+        BrokerError(code: "payload_too_large", statusCode: 413, message: "the request body is larger than max_body (\(ByteSize.format(limit)))")
     }
 
     public static func queueFull(_ model: String, limit: Int) -> BrokerError {
-        BrokerError(code: "queue_full", status: 429, message: "\(limit) requests are already waiting (queue.max)", model: model,
+        BrokerError(code: "queue_full", statusCode: 429, message: "\(limit) requests are already waiting (queue.max)", model: model,
                     retryable: true, retryAfter: 1)
     }
 
     public static func queueTimeout(_ model: String, after: Duration) -> BrokerError {
-        BrokerError(code: "queue_timeout", status: 503, message: "waited \(after) for '\(model)' (queue.timeout)", model: model,
+        BrokerError(code: "queue_timeout", statusCode: 503, message: "waited \(after) for '\(model)' (queue.timeout)", model: model,
                     retryable: true, retryAfter: 1)
     }
 
     public static func loadTimeout(_ model: String, detail: String) -> BrokerError {
-        BrokerError(code: "load_timeout", status: 504, message: detail, model: model, retryable: true)
+        BrokerError(code: "load_timeout", statusCode: 504, message: detail, model: model, retryable: true)
     }
 
     public static func insufficientMemory(_ rejection: Rejection) -> BrokerError {
-        BrokerError(code: "insufficient_memory", status: rejection.retryable ? 503 : 507, message: rejection.description,
+        BrokerError(code: "insufficient_memory", statusCode: rejection.retryable ? 503 : 507, message: rejection.description,
                     model: rejection.model.rawValue, retryable: rejection.retryable, retryAfter: rejection.retryable ? 5 : nil)
     }
 
     public static func backendUnreachable(_ model: String, detail: String) -> BrokerError {
-        BrokerError(code: "backend_unreachable", status: 502, message: detail, model: model, retryable: true)
+        BrokerError(code: "backend_unreachable", statusCode: 502, message: detail, model: model, retryable: true)
     }
 
     public static func backendFailed(_ model: String, detail: String) -> BrokerError {
-        BrokerError(code: "backend_failed", status: 502, message: detail, model: model, retryable: true)
+        BrokerError(code: "backend_failed", statusCode: 502, message: detail, model: model, retryable: true)
     }
 
-    public static let unauthorized = BrokerError(code: "unauthorized", status: 401,
+    public static let unauthorized = BrokerError(code: "unauthorized", statusCode: 401,
                                                  message: "this route needs Authorization: Bearer <token>")
 
     public static func shuttingDown() -> BrokerError {
-        BrokerError(code: "shutting_down", status: 503, message: "vramd is shutting down", retryable: true)
+        BrokerError(code: "shutting_down", statusCode: 503, message: "vramd is shutting down", retryable: true)
     }
 
     /// The JSON body.

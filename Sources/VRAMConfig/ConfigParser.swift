@@ -72,7 +72,7 @@ extension Config {
 extension ConfigReader {
     mutating func listenAddress(_ node: Node, at path: String) -> ListenAddress? {
         guard let text = string(node, at: path) else { return nil }
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             fail(path, node, "expected host:port like 127.0.0.1:8770, found '\(text)'")
             return nil
         }

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Broker
+import Foundation
+import Logging
+import ServiceLifecycle
+import VRAMConfig
+
+extension VRAMD {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the broker: queue requests, make room, load models and proxy to them."
+        )
+
+        @Option(help: "The YAML config file.")
+        var config: String
+
+        @Option(help: "trace, debug, info, notice, warning, error or critical.")
+        var logLevel: String = "info"
+
+        func validate() throws {
+            guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        }
+
+        func run() async throws {
+            let loaded: Config
+            do {
+                loaded = try Config.load(path: config)
+            } catch {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+            let level = Logger.Level(rawValue: logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "vramd")
+            let server: BrokerServer
+            do {
+                server = try await BrokerServer.make(config: loaded, logger: logger)
+            } catch {
+                printError("vramd: \(error)")
+                throw ExitCode(1)
+            }
+            let services = server.services(config: loaded) { host, port in
+                // Scripts and tests wait for this line (and learn the port when it was 0).
+                let line = "vramd listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+            var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            groupConfiguration.maximumGracefulShutdownDuration = loaded.broker.shutdownGrace + .seconds(30)
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        }
+    }
+}
