@@ -86,7 +86,7 @@ let package = Package(
             exclude: ["Servers"]
         ),
         // Depends on the executable so `swift test` builds the binary the CLI tests run.
-        .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"]),
+        .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"], exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]
 )
