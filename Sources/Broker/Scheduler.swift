@@ -103,7 +103,10 @@ public actor Scheduler {
                     inLine = true
                 }
                 try await waitForChange(until: deadline, model: id)
-            case .loading, .unloading:
+            case .loading:
+                // Joining a load: its failure is this request's failure too.
+                try await waitForChange(until: deadline, model: id, orLoad: runtime.loadTask)
+            case .unloading:
                 try await waitForChange(until: deadline, model: id)
             case .unloaded, .failed:
                 try Task.checkCancellation()  // a load is never started for a client that left
@@ -266,7 +269,7 @@ public actor Scheduler {
             fail(id, detail)
             stats.loadFailures += 1
             logger.error("load failed", metadata: ["model": "\(id)", "error": "\(detail)"])
-            if detail.lowercased().contains("timed out") || detail.lowercased().contains("timeout") {
+            if (error as? BackendError)?.isLoadTimeout == true {
                 throw BrokerError.loadTimeout(id.rawValue, detail: detail)
             }
             throw BrokerError.backendFailed(id.rawValue, detail: detail)
