@@ -12,6 +12,7 @@ import Testing
         var stream_chunks: Int
         var stream_first_chunk_s: Double
         var stream_last_chunk_s: Double
+        var after_disconnect_s: Double
         var alternating_ok: Bool
         var alternating_swaps: Int
         var quantum_ok: Bool
@@ -65,6 +66,8 @@ import Testing
         // Streaming passes chunks through as they arrive, not all at the end.
         #expect(seen.stream_chunks > 5)
         #expect(seen.stream_first_chunk_s < seen.stream_last_chunk_s * 0.8, "first chunk at \(seen.stream_first_chunk_s)s, last at \(seen.stream_last_chunk_s)s")
+        // The cut stream's 2,000 tokens would take half a minute here; the upstream was cancelled.
+        #expect(seen.after_disconnect_s < 10, "the next request waited \(seen.after_disconnect_s)s")
         // Only one model fits: every switch is a swap, and no request fails.
         #expect(seen.alternating_ok)
         #expect(seen.alternating_swaps == 4)
