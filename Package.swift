@@ -86,6 +86,7 @@ let package = Package(
             exclude: ["Servers"]
         ),
         // Depends on the executable so `swift test` builds the binary the CLI tests run.
+        .testTarget(name: "SoakTests", dependencies: ["Broker", "Backends", "Devices", "VRAMConfig", "VRAMPolicy"]),
         .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"], exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]
