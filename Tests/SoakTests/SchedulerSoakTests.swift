@@ -18,16 +18,7 @@ import VRAMPolicy
     static let requests = Int(environment["VRAMD_SOAK_REQUESTS"] ?? "") ?? 4_000
     static let seed = UInt64(environment["VRAMD_SOAK_SEED"] ?? "") ?? 20_261_123
 
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = SplitMix64
 
     /// A random cast written as YAML, so the soak goes through the real config reader too.
     static func castYAML(_ rng: inout Generator) -> (yaml: String, sizes: [ModelID: Int64], protected: Set<ModelID>, groups: [ModelID: String]) {
@@ -78,7 +69,7 @@ import VRAMPolicy
 
     @Test(.timeLimit(.minutes(10)))
     func randomisedSoak() async throws {
-        var rng = Generator(state: Self.seed)
+        var rng = Generator(seed: Self.seed)
         let cast = Self.castYAML(&rng)
         let config = try Config.parse(yaml: cast.yaml, file: "soak.yaml")
         let limits: [DeviceID: Int64] = Dictionary(uniqueKeysWithValues: config.devices.map { ($0.id, ($0.capacity ?? 0) - $0.cushion) })
@@ -105,7 +96,7 @@ import VRAMPolicy
         }
         let outcomes = await withTaskGroup(of: [String: Int].self) { group in
             for client in 0..<clients {
-                var clientRNG = Generator(state: Self.seed &+ UInt64(client) &* 7919)
+                var clientRNG = Generator(seed: Self.seed &+ UInt64(client) &* 7919)
                 group.addTask {
                     var counts: [String: Int] = [:]
                     for _ in 0..<perClient {

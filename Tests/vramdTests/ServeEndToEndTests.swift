@@ -47,20 +47,11 @@ import Testing
         guard let env = Self.environment() else { return }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/openai_e2e.py").path
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("vramd-e2e-\(UUID().uuidString)").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: env.python)
-        process.arguments = [script, CommandRunner.binary.path, env.server, env.model, work]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let result = try CommandRunner.run(executable: URL(fileURLWithPath: env.python),
+                                           [script, CommandRunner.binary.path, env.server, env.model, work])
         let log = (try? String(contentsOfFile: work + "/vramd.log", encoding: .utf8)) ?? ""
-        try #require(process.terminationStatus == 0,
-                     "the scenario script failed:\n\(String(decoding: errData, as: UTF8.self))\nvramd log:\n\(log.suffix(3000))")
-        let seen = try JSONDecoder().decode(Observed.self, from: outData)
+        try #require(result.status == 0, "the scenario script failed:\n\(result.stderr)\nvramd log:\n\(log.suffix(3000))")
+        let seen = try JSONDecoder().decode(Observed.self, from: Data(result.stdout.utf8))
 
         #expect(seen.chat != nil)
         // Streaming passes chunks through as they arrive, not all at the end.
