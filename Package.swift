@@ -91,3 +91,20 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The fuzz targets in Fuzz/ exist only when scripts/fuzz builds them (VRAMD_FUZZ=1): they need
+// libFuzzer's main and coverage instrumentation, which no ordinary build may have. The code
+// under test is instrumented too, or libFuzzer would be blind to the paths it takes.
+if Context.environment["VRAMD_FUZZ"] != nil {
+    let instrument: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    for target in package.targets where ["VRAMConfig", "VRAMPolicy"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + instrument
+    }
+    package.targets += ["ConfigFuzz", "RoutingFuzz"].map { name in
+        .executableTarget(
+            name: name, dependencies: ["VRAMConfig", "VRAMPolicy"], path: "Fuzz/\(name)",
+            swiftSettings: instrument + [.unsafeFlags(["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        )
+    }
+}

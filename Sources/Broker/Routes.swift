@@ -140,7 +140,7 @@ struct Routes: Sendable {
 
     private func modelField(_ body: ByteBuffer, request: Request) throws -> String? {
         do {
-            return try RequestModel.find(in: body, contentType: request.headers[.contentType])
+            return try RequestModel.find(in: Data(body.readableBytesView), contentType: request.headers[.contentType])
         } catch RequestModel.Failure.notJSON {
             throw BrokerError.badRequest("the body is not valid JSON")
         } catch RequestModel.Failure.notAnObject {

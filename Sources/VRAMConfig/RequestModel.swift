@@ -1,24 +1,26 @@
 import Foundation
-import NIOCore
 
 /// Finds the model a request names: the `model` field of a JSON body, or of a multipart form
 /// (audio transcriptions upload a file beside it).
-enum RequestModel {
-    enum Failure: Error, Equatable {
+///
+/// It lives beside the config rather than in the HTTP layer because it is pure (bytes in, a name
+/// out) and untrusted input: the fuzz target in `Fuzz/` drives it without a server.
+public enum RequestModel {
+    public enum Failure: Error, Equatable, Sendable {
         case notJSON
         case notAnObject
         case modelNotAString
     }
 
     /// The `model` field, or `nil` when the body has none.
-    static func find(in body: ByteBuffer, contentType: String?) throws -> String? {
+    public static func find(in body: Data, contentType: String?) throws(Failure) -> String? {
         if let contentType, contentType.lowercased().hasPrefix("multipart/form-data") {
             return multipartField("model", in: body, contentType: contentType)
         }
-        if body.readableBytes == 0 { return nil }
+        if body.isEmpty { return nil }
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed])
+            object = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
         } catch {
             throw Failure.notJSON
         }
@@ -29,12 +31,11 @@ enum RequestModel {
     }
 
     /// The value of a plain (non-file) field of a multipart form.
-    static func multipartField(_ name: String, in body: ByteBuffer, contentType: String) -> String? {
+    public static func multipartField(_ name: String, in data: Data, contentType: String) -> String? {
         guard let boundaryRange = contentType.range(of: "boundary=") else { return nil }
         var boundary = String(contentType[boundaryRange.upperBound...])
         if let semicolon = boundary.firstIndex(of: ";") { boundary = String(boundary[..<semicolon]) }
         boundary = boundary.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-        let data = Data(body.readableBytesView)
         let delimiter = Data("--\(boundary)".utf8)
         let headerEnd = Data("\r\n\r\n".utf8)
         var searchStart = data.startIndex
