@@ -90,7 +90,7 @@ public struct BrokerServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
         if case .token(let token) = settings.auth { router.middlewares.add(AuthMiddleware(token: token)) }
-        Routes(scheduler: scheduler, proxy: Proxy(client: .shared), settings: settings, reload: { try await self.reload() })
+        Routes(scheduler: scheduler, proxy: Proxy(client: .proxy), settings: settings, reload: { try await self.reload() })
             .add(to: router)
         return router
     }
