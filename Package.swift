@@ -97,7 +97,8 @@ let package = Package(
             exclude: ["Servers"]
         ),
         // Depends on the executable so `swift test` builds the binary the CLI tests run.
-        .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"]),
+        .testTarget(name: "SoakTests", dependencies: ["Broker", "Backends", "Devices", "VRAMConfig", "VRAMPolicy"]),
+        .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"], exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,10 +7,13 @@ public struct BackendError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The last lines the model's process printed, when it had one.
     public var lastLines: [String]
+    /// The model did not become ready within its `load_timeout` (a 504 at the broker).
+    public var isLoadTimeout: Bool
 
-    public init(_ message: String, lastLines: [String] = []) {
+    public init(_ message: String, lastLines: [String] = [], isLoadTimeout: Bool = false) {
         self.message = message
         self.lastLines = lastLines
+        self.isLoadTimeout = isLoadTimeout
     }
 
     public var description: String {
@@ -27,6 +30,6 @@ public struct BackendError: Error, Sendable, CustomStringConvertible {
     }
 
     static func loadTimedOut(_ model: ModelID, after timeout: Duration, lastLines: [String]) -> BackendError {
-        BackendError("\(model) did not become ready within \(timeout); it was stopped", lastLines: lastLines)
+        BackendError("\(model) did not become ready within \(timeout); it was stopped", lastLines: lastLines, isLoadTimeout: true)
     }
 }

@@ -128,10 +128,13 @@ struct SchedulerService: Service {
     func run() async throws {
         await scheduler.preload()
         try? await cancelWhenGracefulShutdown {
+            var tick = 0
             while true {
                 try await Task.sleep(for: .seconds(1))
+                tick += 1
                 await scheduler.reapExpired()
                 await scheduler.refreshDevices()
+                if tick % 5 == 0 { await scheduler.probeHealth() }
             }
         }
         logger.info("stopping: unloading every model vramd loaded")

@@ -32,6 +32,8 @@ struct ModelRuntime: Sendable {
     /// Requests served since a load started waiting to swap this model out (the swap quantum).
     var quantumServed = 0
     var contentionSince: ContinuousClock.Instant?
+    /// Consecutive failed health checks while idle; two mark it failed.
+    var healthFailures = 0
 
     struct Pending: Sendable {
         var sequence: Int

@@ -24,6 +24,7 @@ public actor Scheduler {
     private var queued = 0
     private var sequence = 0
     private var loadingDevices: Set<DeviceID> = []
+    private var loadingGroups: Set<String> = []
     private var servingOn: [DeviceID: Int] = [:]
     private var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
     private var exitWatchers: [ModelID: Task<Void, Never>] = [:]
@@ -103,7 +104,10 @@ public actor Scheduler {
                     inLine = true
                 }
                 try await waitForChange(until: deadline, model: id)
-            case .loading, .unloading:
+            case .loading:
+                // Joining a load: its failure is this request's failure too.
+                try await waitForChange(until: deadline, model: id, orLoad: runtime.loadTask)
+            case .unloading:
                 try await waitForChange(until: deadline, model: id)
             case .unloaded, .failed:
                 try Task.checkCancellation()  // a load is never started for a client that left
@@ -179,7 +183,9 @@ public actor Scheduler {
                 logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
                 try await waitForChange(until: deadline, model: id)
             case .load(let plan):
-                if loadingDevices.contains(plan.device) || swapQuantumHolds(plan) {
+                let devices = Set([plan.device] + plan.evictions.map(\.device))
+                let groupBusy = runtimes[id]?.config.exclusiveGroup.map { loadingGroups.contains($0) } ?? false
+                if groupBusy || !loadingDevices.isDisjoint(with: devices) || swapQuantumHolds(plan) {
                     try await waitForChange(until: deadline, model: id)
                     continue
                 }
@@ -215,21 +221,34 @@ public actor Scheduler {
     /// then unloads the victims and loads the target.
     private func carryOut(_ plan: LoadPlan) async throws {
         let id = plan.model
-        loadingDevices.insert(plan.device)
-        defer { loadingDevices.remove(plan.device) }
+        // Every device the plan touches is held until its memory is really back or taken, so no
+        // other plan counts on memory a victim still occupies.
+        let devices = Set([plan.device] + plan.evictions.map(\.device))
+        loadingDevices.formUnion(devices)
+        defer { loadingDevices.subtract(devices) }
+        // A group member on another device must not start loading before this one is counted.
+        let group = runtimes[id]?.config.exclusiveGroup
+        if let group { loadingGroups.insert(group) }
+        defer { if let group { loadingGroups.remove(group) } }
         for eviction in plan.evictions {
             runtimes[eviction.model]?.state = .unloading
-            try? ledger.markUnloaded(eviction.model)
+            // Still counted, and busy so no other plan picks it, until its memory is back.
+            try? ledger.beginRequest(eviction.model, at: now)
             stats.evictions[eviction.reason.rule, default: 0] += 1
             stats.swaps += 1
             logger.info("evict", metadata: ["model": "\(eviction.model)", "bytes": "\(eviction.bytes)",
                                             "rule": "\(eviction.reason.rule)", "for": "\(id)"])
         }
-        try ledger.markLoaded(id, on: plan.device, at: now)
-        try ledger.beginRequest(id, at: now)  // protected while it loads
         runtimes[id]?.state = .loading
         runtimes[id]?.device = plan.device
-        for eviction in plan.evictions { await finishUnload(eviction.model) }
+        for eviction in plan.evictions {
+            await finishUnload(eviction.model)
+            try? ledger.markUnloaded(eviction.model)
+        }
+        // The victims are gone; the devices the plan touched were held meanwhile, so the room
+        // the plan made is still there.
+        try ledger.markLoaded(id, on: plan.device, at: now)
+        try ledger.beginRequest(id, at: now)  // protected while it loads
 
         guard let backend = runtimes[id]?.backend, let probe = probes[plan.device] else {
             try? ledger.markUnloaded(id)
@@ -266,7 +285,7 @@ public actor Scheduler {
             fail(id, detail)
             stats.loadFailures += 1
             logger.error("load failed", metadata: ["model": "\(id)", "error": "\(detail)"])
-            if detail.lowercased().contains("timed out") || detail.lowercased().contains("timeout") {
+            if (error as? BackendError)?.isLoadTimeout == true {
                 throw BrokerError.loadTimeout(id.rawValue, detail: detail)
             }
             throw BrokerError.backendFailed(id.rawValue, detail: detail)
@@ -289,8 +308,12 @@ public actor Scheduler {
         guard runtimes[id]?.state == .ready || runtimes[id]?.state == .failed else { return }
         logger.info("unload", metadata: ["model": "\(id)", "reason": "\(reason)"])
         runtimes[id]?.state = .unloading
-        try? ledger.markUnloaded(id)
+        // Its memory stays counted (and it cannot be chosen as a victim) until the backend has
+        // really let go; plans meanwhile wait for it.
+        try? ledger.beginRequest(id, at: now)
         await finishUnload(id)
+        try? ledger.markUnloaded(id)
+        notifyChange()
     }
 
     func beginShutdown() {

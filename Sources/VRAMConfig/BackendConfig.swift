@@ -35,7 +35,7 @@ extension Config {
 }
 
 extension ConfigReader {
-    mutating func backend(_ node: Node, at path: String) -> BackendSpec? {
+    mutating func backend(_ node: Node, at path: String, configDirectory: String) -> BackendSpec? {
         let typeNode = node["type"]
         guard let typeNode else {
             fail("\(path).type", node, "missing; one of process, http, ollama, external")
@@ -58,12 +58,15 @@ extension ConfigReader {
                 fail("\(path).command", commandNode, "must be a list (argv; no shell is used)")
                 return nil
             }
-            let command = stringList(commandNode, at: "\(path).command") ?? []
+            // ${CONFIG_DIR} lets a config name programs and files beside it wherever it is run from.
+            let command = (stringList(commandNode, at: "\(path).command") ?? []).map { $0.replacingOccurrences(of: "${CONFIG_DIR}", with: configDirectory) }
             if command.isEmpty { fail("\(path).command", commandNode, "must name a program") }
             var environment: [String: String] = [:]
             if let envNode = values["env"] {
                 for (key, value) in mapping(envNode, at: "\(path).env", allowed: []) ?? [] {
-                    if let text = string(value, at: "\(path).env.\(key)") { environment[key] = text }
+                    if let text = string(value, at: "\(path).env.\(key)") {
+                        environment[key] = text.replacingOccurrences(of: "${CONFIG_DIR}", with: configDirectory)
+                    }
                 }
             }
             var mps: MPSPartition?

@@ -60,7 +60,9 @@ extension Config {
             config.devices = [DeviceConfig(id: "host", kind: .host, capacity: nil, cushion: defaultRealCushion, index: nil)]
         }
         if let modelsNode {
-            config.models = reader.models(modelsNode, devices: config.devices)
+            let directory = config.baseDirectory.hasPrefix("/") ? config.baseDirectory
+                : FileManager.default.currentDirectoryPath + "/" + config.baseDirectory
+            config.models = reader.models(modelsNode, devices: config.devices, configDirectory: directory)
         }
         reader.validate(config)
         reader.validateBroker(config)

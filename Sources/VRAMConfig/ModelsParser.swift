@@ -2,15 +2,15 @@ import VRAMPolicy
 import Yams
 
 extension ConfigReader {
-    mutating func models(_ node: Node, devices: [DeviceConfig]) -> [ModelConfig] {
+    mutating func models(_ node: Node, devices: [DeviceConfig], configDirectory: String) -> [ModelConfig] {
         var models: [ModelConfig] = []
         for (name, value) in mapping(node, at: "models", allowed: []) ?? [] {
-            if let model = model(ModelID(name), value, at: "models.\(name)") { models.append(model) }
+            if let model = model(ModelID(name), value, at: "models.\(name)", configDirectory: configDirectory) { models.append(model) }
         }
         return models
     }
 
-    private mutating func model(_ id: ModelID, _ node: Node, at path: String) -> ModelConfig? {
+    private mutating func model(_ id: ModelID, _ node: Node, at path: String, configDirectory: String) -> ModelConfig? {
         guard let entries = mapping(node, at: path, allowed: Config.modelKeys) else { return nil }
         var kind = ModelKind.other
         var memory: MemorySpec?
@@ -35,7 +35,7 @@ extension ConfigReader {
             case "max_concurrency": maxConcurrency = int(value, at: keyPath, range: 1...4096) ?? maxConcurrency
             case "device": device = (optionalString(value, at: keyPath) ?? nil).map { DeviceID($0) }
             case "aliases": aliases = stringList(value, at: keyPath) ?? []
-            case "backend": backend = self.backend(value, at: keyPath)
+            case "backend": backend = self.backend(value, at: keyPath, configDirectory: configDirectory)
             case "paths":
                 for (kind, pathNode) in mapping(value, at: keyPath, allowed: []) ?? [] {
                     if let text = string(pathNode, at: "\(keyPath).\(kind)") { paths[kind] = text }

@@ -22,13 +22,7 @@ extension VRAMD {
         }
 
         func run() async throws {
-            let loaded: Config
-            do {
-                loaded = try Config.load(path: config)
-            } catch {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let loaded = try loadConfigOrExit(config)
             let level = Logger.Level(rawValue: logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

@@ -155,3 +155,24 @@ import VRAMConfig
         #expect(small > 350 << 20 && small < 400 << 20, "700 MiB less the 4k-context estimate (~316 MiB)")
     }
 }
+
+/// The configs the README points people at stay valid.
+@Suite struct ExampleConfigTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples")
+
+    @Test func sixteenGigabyteBoxChecksAndPlansTheREADMEExample() throws {
+        let path = Self.examples.appendingPathComponent("16gb-box.yaml").path
+        #expect(try CommandRunner.run(["check-config", path]).status == 0)
+        let plan = try CommandRunner.run(["plan", "--config", path, "--resident", "whisper,piper,llm-small", "--load", "llm-large", "--json"])
+        let report = try JSONDecoder().decode(PlanReport.self, from: Data(plan.stdout.utf8))
+        #expect(report.evict == ["llm-small", "whisper"])
+    }
+
+    @Test func quickstartChecksOnceBootstrapped() throws {
+        guard ProcessInfo.processInfo.environment["VRAMD_REQUIRE_REAL"] == "1" else { return }
+        let result = try CommandRunner.run(["check-config", Self.examples.appendingPathComponent("quickstart.yaml").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("est. ctx 4096"))
+    }
+}
