@@ -87,6 +87,10 @@ public actor Scheduler {
             runtimes[id]?.dequeue(ticket)
         }
         var inLine = false
+        // The load this request last waited on: if it failed, its error is this request's answer
+        // (a load failure wakes the waiters before the error reaches them, so the state alone
+        // would read as "failed, try again" and the request would retry until its deadline).
+        var joinedLoad: Task<Void, any Error>?
         while true {
             try Task.checkCancellation()
             runtime = runtimes[id] ?? runtime
@@ -106,12 +110,19 @@ public actor Scheduler {
                 try await waitForChange(until: deadline, model: id)
             case .loading:
                 // Joining a load: its failure is this request's failure too.
+                joinedLoad = runtime.loadTask ?? joinedLoad
                 try await waitForChange(until: deadline, model: id, orLoad: runtime.loadTask)
             case .unloading:
                 try await waitForChange(until: deadline, model: id)
             case .unloaded, .failed:
+                if let load = joinedLoad {
+                    joinedLoad = nil
+                    try await load.value  // throws the failure; after a success, the model went since
+                    continue
+                }
                 try Task.checkCancellation()  // a load is never started for a client that left
                 let task = startLoad(id)
+                joinedLoad = task
                 try await waitForChange(until: deadline, model: id, orLoad: task)
             }
         }
