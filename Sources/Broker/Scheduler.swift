@@ -181,6 +181,7 @@ public actor Scheduler {
         }
         let deadline = clock.now.advanced(by: settings.queueTimeout)
         while true {
+            await refreshReadings(forLoadOf: id)
             let decision = ledger.plan(load: id, at: now)
             switch decision {
             case .resident:
