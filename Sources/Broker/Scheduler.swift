@@ -93,6 +93,13 @@ public actor Scheduler {
         var joinedLoad: Task<Void, any Error>?
         while true {
             try Task.checkCancellation()
+            if !inLine {
+                // In line from the start, whatever the model's state: requests waiting for a
+                // load are what keep the freshly loaded model from being swapped straight out
+                // again (the swap quantum counts them).
+                runtimes[id]?.enqueue(ticket, priority: priority)
+                inLine = true
+            }
             runtime = runtimes[id] ?? runtime
             switch runtime.state {
             case .ready where runtime.stale && runtime.inFlight == 0:
@@ -102,10 +109,6 @@ public actor Scheduler {
                     && deviceSlotFree(runtime.device) {
                     runtimes[id]?.dequeue(ticket)
                     return startRequest(id, waited: enqueued.duration(to: clock.now))
-                }
-                if !inLine {
-                    runtimes[id]?.enqueue(ticket, priority: priority)
-                    inLine = true
                 }
                 try await waitForChange(until: deadline, model: id)
             case .loading:
@@ -130,10 +133,21 @@ public actor Scheduler {
 
     private func startRequest(_ id: ModelID, waited: Duration) -> Lease {
         runtimes[id]?.inFlight += 1
-        if runtimes[id]?.contentionSince != nil { runtimes[id]?.quantumServed += 1 }
+        runtimes[id]?.servedSinceLoad += 1
+        if runtimes[id]?.contentionSince != nil {
+            runtimes[id]?.quantumServed += 1
+            // Spent with this request: the next queued one must not start before the swap, even
+            // if it is woken before the waiting load is.
+            if runtimes[id]!.quantumServed >= settings.swapQuantumRequests { runtimes[id]?.draining = true }
+        }
         if let device = runtimes[id]?.device { servingOn[device, default: 0] += 1 }
         try? ledger.beginRequest(id, at: now)
         stats.queueWait.record(waited)
+        // Everyone in line was woken by the change that made this start possible; those that
+        // looked before this one started saw they were not first. Look again while slots last.
+        if let runtime = runtimes[id], !runtime.pending.isEmpty, runtime.inFlight < runtime.config.maxConcurrency {
+            notifyChange()
+        }
         return Lease(scheduler: self, model: id, endpoint: runtimes[id]?.endpoint ?? "", config: runtimes[id]!.config)
     }
 
@@ -175,7 +189,11 @@ public actor Scheduler {
     }
 
     private func performLoad(_ id: ModelID) async throws {
+        // Models whose swap quantum this load started: one still resident when the load ends
+        // (it failed, or went elsewhere) must not stay draining with nobody to swap it for.
+        var contended: Set<ModelID> = []
         defer {
+            for victim in contended where runtimes[victim]?.state == .ready { runtimes[victim]?.endContention() }
             runtimes[id]?.loadTask = nil
             notifyChange()
         }
@@ -191,13 +209,18 @@ public actor Scheduler {
                 fail(id, "\(rejection)")
                 throw BrokerError.insufficientMemory(rejection)
             case .wait(let plan):
+                // The quantum of a busy model we wait for starts now, not once it is idle:
+                // otherwise its queue, served as each request ends, could keep it busy forever.
+                contended.formUnion(plan.waitingFor.map(\.model))
+                _ = swapQuantumHolds(plan.waitingFor.map(\.model), for: id)
                 firePressureHook(decision)
                 logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
                 try await waitForChange(until: deadline, model: id)
             case .load(let plan):
                 let devices = Set([plan.device] + plan.evictions.map(\.device))
                 let groupBusy = runtimes[id]?.config.exclusiveGroup.map { loadingGroups.contains($0) } ?? false
-                if groupBusy || !loadingDevices.isDisjoint(with: devices) || swapQuantumHolds(plan) {
+                contended.formUnion(plan.evictions.map(\.model))
+                if groupBusy || !loadingDevices.isDisjoint(with: devices) || swapQuantumHolds(plan.evictions.map(\.model), for: id) {
                     try await waitForChange(until: deadline, model: id)
                     continue
                 }
@@ -206,27 +229,6 @@ public actor Scheduler {
                 return
             }
         }
-    }
-
-    /// Against thrash: a resident model with requests queued is swapped out for one of the same
-    /// or lower priority only after serving up to `swap_quantum` of them (or its time).
-    private func swapQuantumHolds(_ plan: LoadPlan) -> Bool {
-        guard settings.swapQuantumRequests > 0, let target = runtimes[plan.model] else { return false }
-        var holds = false
-        for eviction in plan.evictions {
-            guard var victim = runtimes[eviction.model], !victim.pending.isEmpty,
-                  target.config.priority <= victim.config.priority else { continue }
-            let since = victim.contentionSince ?? clock.now
-            victim.contentionSince = since
-            let spent = victim.quantumServed >= settings.swapQuantumRequests || since.duration(to: clock.now) >= settings.swapQuantumTime
-            victim.draining = spent
-            runtimes[eviction.model] = victim
-            if !spent {
-                holds = true
-                wake(after: settings.swapQuantumTime)
-            }
-        }
-        return holds
     }
 
     /// Commits the plan in the ledger at once (so concurrent plans see the memory as taken),
@@ -277,6 +279,7 @@ public actor Scheduler {
             runtime.endpoint = loaded.endpoint
             runtime.pid = loaded.pid
             runtime.loadCount += 1
+            runtime.servedSinceLoad = 0
             runtime.lastError = nil
             runtime.lastLoadDuration = started.duration(to: clock.now)
             if let measured = loaded.footprint.map({ Int64(clamping: $0) }) {
@@ -424,7 +427,7 @@ public actor Scheduler {
         for waiter in current.values { waiter.resume() }
     }
 
-    private func wake(after delay: Duration) {
+    func wake(after delay: Duration) {
         Task {
             try? await Task.sleep(for: delay)
             self.notifyChange()
