@@ -38,7 +38,7 @@ public struct BrokerServer: Sendable {
         let stateDirectory = config.broker.stateDirectory
         let footprints = FootprintStore(path: FootprintStore.defaultPath(stateDirectory: stateDirectory), logger: logger)
         let logDirectory = config.broker.logDirectory ?? stateDirectory.map { $0 + "/logs" }
-        let client = HTTPClient.shared
+        let client = HTTPClient.backends
         let factory: @Sendable (ModelConfig) -> (any Backend)? = { model in
             switch model.backend {
             case .process(let configuration):

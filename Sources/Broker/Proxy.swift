@@ -63,16 +63,3 @@ struct Proxy: Sendable {
                         headers: fields, body: responseBody)
     }
 }
-
-extension HTTPClient {
-    /// The client requests are proxied with. The shared client opens at most 8 connections to a
-    /// host and queues the rest out of sight, so a model with `max_concurrency` above 8 would
-    /// never get more than 8 requests at once; vramd's own queue is the only limit here. It also
-    /// passes redirects back to the client instead of following them.
-    static let proxy: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4096
-        configuration.redirectConfiguration = .disallow
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
-}

@@ -208,7 +208,7 @@ extension Scheduler {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: data))
             do {
-                _ = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+                _ = try await HTTPClient.backends.execute(request, timeout: .seconds(5))
             } catch {
                 logger.warning("on_pressure hook failed", metadata: ["url": "\(url)", "error": "\(error)"])
             }
