@@ -14,6 +14,8 @@ vramd did to it.
                             --check-loaded a model that is not loaded is answered 409, so a request
                             vramd sends to an unloaded model shows up as a failure
 
+With --exit-after it dies on its own (status 3), e.g. while vramd waits for it to be ready.
+
 It prints "listening <port>" once it accepts connections (--port 0 picks a free port), and
 "start <tag>" / "done <tag>" around each chat request. With --pid-dir it writes its pid there.
 """
@@ -30,6 +32,7 @@ parser.add_argument("--port", type=int, default=0)
 parser.add_argument("--name", default="backend")
 parser.add_argument("--ready-after", type=float, default=0.0)
 parser.add_argument("--never-ready", action="store_true")
+parser.add_argument("--exit-after", type=float, help="exit with status 3 this many seconds after listening")
 parser.add_argument("--fail-load", action="store_true")
 parser.add_argument("--check-loaded", action="store_true")
 parser.add_argument("--load-mib", type=int, default=0)
@@ -43,6 +46,17 @@ state = {
     "loads": {}, "unloads": {}, "loaded": {}, "in_flight": 0, "max_in_flight": 0,
     "started": [], "finished": [], "hooks": [], "requests": 0, "max_loaded": 0,
 }
+
+
+output_lock = threading.Lock()
+
+
+def say(*words):
+    """Prints one line in one write: print() from several threads interleaves its pieces
+    ("startstart r6"), and the tests wait for whole lines."""
+    with output_lock:
+        sys.stdout.write(" ".join(str(word) for word in words) + "\n")
+        sys.stdout.flush()
 
 
 def gate(name):
@@ -90,7 +104,7 @@ class Handler(BaseHTTPRequestHandler):
             model = body.get("model", args.name)
             with lock:
                 state["loads"][model] = state["loads"].get(model, 0) + 1
-            print("load", model, flush=True)
+            say("load", model)
             if body.get("gate"):
                 gate(body["gate"]).wait()
             if args.fail_load:
@@ -104,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 state["unloads"][model] = state["unloads"].get(model, 0) + 1
                 state["loaded"].pop(model, None)
-            print("unload", model, flush=True)
+            say("unload", model)
             return self.reply(200, {"unloaded": model})
         if self.path == "/open":
             gate(body["gate"]).set()
@@ -112,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/hook":
             with lock:
                 state["hooks"].append(body)
-            print("hook", json.dumps(body), flush=True)
+            say("hook", json.dumps(body))
             return self.reply(200, {})
         if self.path == "/v1/chat/completions":
             return self.chat(body)
@@ -129,7 +143,7 @@ class Handler(BaseHTTPRequestHandler):
             state["in_flight"] += 1
             state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
             state["started"].append(tag)
-        print("start", tag, flush=True)
+        say("start", tag)
         try:
             if body.get("gate"):
                 gate(body["gate"]).wait()
@@ -146,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 state["in_flight"] -= 1
                 state["finished"].append(tag)
-            print("done", tag, flush=True)
+            say("done", tag)
 
     def stream(self, model, tag, chunks, chunk_delay):
         self.send_response(200)
@@ -173,9 +187,17 @@ if args.pid_dir:
     with open(os.path.join(args.pid_dir, str(os.getpid())), "w") as f:
         f.write(args.name)
 
+# socketserver's listen backlog is 5: a burst of connections (vramd proxying a dozen requests at
+# once) would overflow it, which a real server's larger backlog does not.
+ThreadingHTTPServer.request_queue_size = 256
 server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
 server.daemon_threads = True
-print("listening", server.server_address[1], flush=True)
+say("listening", server.server_address[1])
+if args.exit_after is not None:
+    def crash():
+        say("crashing")
+        os._exit(3)
+    threading.Timer(args.exit_after, crash).start()
 try:
     server.serve_forever()
 except KeyboardInterrupt:
