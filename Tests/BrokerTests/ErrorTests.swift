@@ -8,7 +8,9 @@ struct ErrorTests {
     static let token = "a-test-token-of-32-characters-ok"
 
     @Test func requestErrors() async throws {
-        try await TestBackend.with(["--check-loaded"]) { backend in
+        // Without --check-loaded: the body goes through unchanged, so the backend sees the alias
+        // (as llama-server would, which serves whatever model name it is sent).
+        try await TestBackend.with { backend in
             try await Vramd.with("""
                 max_body: 1KiB
                 auth: {token: \(Self.token)}
@@ -110,7 +112,7 @@ struct ErrorTests {
             try await Vramd.with("""
                 devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
                 models:
-                  slow: {kind: llm, memory: 4GiB, backend: {type: process, load_timeout: 1s, stop_timeout: 2s,
+                  slow: {kind: llm, memory: 4GiB, backend: {type: process, load_timeout: 3s, stop_timeout: 2s,
                          command: \(TestPrograms.processCommand(["--never-ready", "--pid-dir", pids]))}}
                 """) { vramd in
                 let reply = try await vramd.chat("slow")
@@ -120,6 +122,28 @@ struct ErrorTests {
                 #expect(started.count == 1)
                 #expect(started.allSatisfy { !isAlive($0) }, "the process that never got ready is still running")
                 #expect(try await vramd.model("slow").state == "failed")
+            }
+        }
+    }
+
+    @Test func aProcessThatExitsWhileLoadingAnswers502AtOnce() async throws {
+        try await withTemporaryDirectory { pids in
+            try await Vramd.with("""
+                devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+                models:
+                  crash: {kind: llm, memory: 4GiB, backend: {type: process, load_timeout: 30s,
+                          command: \(TestPrograms.processCommand(["--never-ready", "--exit-after", "0.2", "--pid-dir", pids]))}}
+                """) { vramd in
+                let sent = ContinuousClock.now
+                let reply = try await vramd.chat("crash")
+                // Its exit is the answer: nothing waits for the 30 s load timeout.
+                #expect(sent.duration(to: .now) < .seconds(10))
+                #expect(reply.status == 502 && reply.errorCode == "backend_failed", "\(reply)")
+                #expect((reply.error["message"] as? String)?.contains("before it became ready") == true, "\(reply)")
+                #expect(reply.error["retryable"] as? Bool == true)
+                #expect(try await vramd.model("crash").state == "failed")
+                let started = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
+                #expect(started.count == 1 && started.filter(isAlive).isEmpty, "\(started)")
             }
         }
     }

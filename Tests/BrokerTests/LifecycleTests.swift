@@ -29,12 +29,16 @@ struct LifecycleTests {
                 let pid = try #require(Int32(pidText))
                 kill(pid, SIGKILL)
                 let killed = ContinuousClock.now
-                do {
-                    while try await chunks.next() != nil {}
-                } catch {
-                    // A broken stream is a fine way to end.
-                }
+                // The stream ends cleanly, its last event vramd's structured error.
+                var rest = ""
+                while let chunk = try await chunks.next() { rest += String(buffer: chunk) }
                 #expect(killed.duration(to: .now) < .seconds(1), "the client's stream outlived its backend")
+                let last = try #require(rest.split(separator: "\n\n").last, "no event after the kill")
+                let event = try JSONSerialization.jsonObject(with: Data(last.dropFirst("data: ".count).utf8)) as? [String: Any]
+                let error = try #require(event?["error"] as? [String: Any], "the last event is no error: \(last)")
+                #expect(error["code"] as? String == "backend_failed")
+                #expect(error["model"] as? String == "a")
+                #expect(error["retryable"] as? Bool == true)
 
                 try await vramd.waitForModel("a", "marked failed once its process died") { $0.state == "failed" }
                 let next = try await vramd.chat("a")
@@ -42,6 +46,8 @@ struct LifecycleTests {
                 #expect(try next.json()["pid"] as? Int != Int(pid))
                 #expect(try await vramd.model("a").int("load_count") == 2)
                 #expect(try await vramd.model("a").int("in_flight") == 0)
+                let started = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
+                #expect(started.count == 2 && started.filter(isAlive).count == 1, "one server killed, one started: \(started)")
             }
         }
     }

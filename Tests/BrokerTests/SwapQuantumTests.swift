@@ -31,7 +31,6 @@ struct SwapQuantumTests {
                     let reply = try await request.value
                     #expect(reply.status == 200, "\(reply)")
                 }
-                print("DEBUG\n" + vramd.output.all.joined(separator: "\n"))
                 return (try await backend.stats().started, try await vramd.scheduler().int("swaps"))
             }
         }
