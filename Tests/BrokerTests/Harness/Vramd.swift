@@ -12,11 +12,17 @@ struct Vramd: Sendable {
     let directory: String
 
     /// Writes `config` (without `listen` and `state_dir`, which are added) and starts vramd on it.
-    static func start(_ config: String, in directory: String, arguments: [String] = []) async throws -> Vramd {
+    ///
+    /// - Parameter environment: variables set for vramd on top of the tests' own (a `PATH` with
+    ///   a fake `nvidia-smi` first).
+    static func start(_ config: String, in directory: String, arguments: [String] = [],
+                      environment: [String: String] = [:]) async throws -> Vramd {
         let configPath = directory + "/vramd.yaml"
         try write(config, to: configPath, directory: directory)
         let output = OutputLines()
-        let child = try ChildProcess.spawn([TestPrograms.vramd, "serve", "--config", configPath] + arguments,
+        let options = ChildProcess.Options(
+            environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        let child = try ChildProcess.spawn([TestPrograms.vramd, "serve", "--config", configPath] + arguments, options: options,
                                            onOutputLine: { output.append($0) }, onExit: { _, _ in output.finish() })
         guard let line = await output.first(where: { $0.hasPrefix("vramd listening on ") }) else {
             throw HarnessError("vramd exited before it listened:\n\(output.all.joined(separator: "\n"))")
@@ -27,9 +33,10 @@ struct Vramd: Sendable {
 
     /// Runs `body` with vramd started on `config` in a fresh directory, and stops vramd (and what
     /// it started) afterwards.
-    static func with<T>(_ config: String, arguments: [String] = [], _ body: (Vramd) async throws -> T) async throws -> T {
+    static func with<T>(_ config: String, arguments: [String] = [], environment: [String: String] = [:],
+                        _ body: (Vramd) async throws -> T) async throws -> T {
         try await withTemporaryDirectory { directory in
-            let vramd = try await start(config, in: directory, arguments: arguments)
+            let vramd = try await start(config, in: directory, arguments: arguments, environment: environment)
             do {
                 let result = try await body(vramd)
                 await vramd.stop()
