@@ -22,11 +22,11 @@ public actor Scheduler {
     let clock = ContinuousClock()
     let origin: ContinuousClock.Instant
     private var queued = 0
-    private var sequence = 0
+    var sequence = 0
     private var loadingDevices: Set<DeviceID> = []
     private var loadingGroups: Set<String> = []
     private var servingOn: [DeviceID: Int] = [:]
-    private var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+    var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
     private var exitWatchers: [ModelID: Task<Void, Never>] = [:]
     private var shuttingDown = false
     var stats = SchedulerStats()
@@ -383,54 +383,5 @@ public actor Scheduler {
             return FootprintKey(model: model.id, file: spec.path, contextLength: context, parallel: spec.parallel, kvType: spec.kvType)
         }
         return FootprintKey(model: model.id, variant: "declared")
-    }
-
-    // MARK: Waiting
-
-    /// Suspends until something changes (a release, a load or unload finishing), the deadline
-    /// passes (queue timeout), the client goes away, or — when given — the load fails.
-    private func waitForChange(until deadline: ContinuousClock.Instant, model: ModelID,
-                               orLoad load: Task<Void, any Error>? = nil) async throws {
-        if clock.now >= deadline {
-            stats.queueTimeouts += 1
-            throw BrokerError.queueTimeout(model.rawValue, after: settings.queueTimeout)
-        }
-        sequence += 1
-        let token = sequence
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                waiters[token] = continuation
-                Task {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    self.resume(token, throwing: BrokerError.queueTimeout(model.rawValue, after: self.settings.queueTimeout))
-                }
-                if let load {
-                    Task {
-                        do { try await load.value } catch { self.resume(token, throwing: error) }
-                    }
-                }
-            }
-        } onCancel: {
-            Task { await self.resume(token, throwing: CancellationError()) }
-        }
-    }
-
-    private func resume(_ token: Int, throwing error: any Error) {
-        guard let waiter = waiters.removeValue(forKey: token) else { return }
-        if error is BrokerError, (error as? BrokerError)?.code == "queue_timeout" { stats.queueTimeouts += 1 }
-        waiter.resume(throwing: error)
-    }
-
-    func notifyChange() {
-        let current = waiters
-        waiters.removeAll()
-        for waiter in current.values { waiter.resume() }
-    }
-
-    func wake(after delay: Duration) {
-        Task {
-            try? await Task.sleep(for: delay)
-            self.notifyChange()
-        }
     }
 }
