@@ -61,6 +61,29 @@ struct QueueTests {
         }
     }
 
+    @Test func aClientThatLeavesLeavesTheQueue() async throws {
+        try await TestBackend.with(["--check-loaded"]) { backend in
+            try await Vramd.with("""
+                devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+                models:
+                  a: {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: "a"))}
+                """) { vramd in
+                async let holder = vramd.chat("a", tag: "holder", ["gate": "hold"])
+                await backend.started("holder")
+                let leaver = Task { try await vramd.chat("a", tag: "leaver") }
+                try await vramd.waitForModel("a", "one queued") { $0.int("queued") == 1 }
+                // Cancelling closes the client's connection: vramd must notice and drop it.
+                leaver.cancel()
+                _ = await leaver.result
+                try await vramd.waitForModel("a", "the queue empty once the client left") { $0.int("queued") == 0 }
+                try await backend.open("hold")
+                #expect(try await holder.status == 200)
+                #expect(try await vramd.chat("a", tag: "next").status == 200)
+                #expect(try await backend.stats().started == ["holder", "next"])
+            }
+        }
+    }
+
     @Test func aSerializedDeviceRunsOneRequestAtATime() async throws {
         try await TestBackend.with(["--check-loaded"]) { backend in
             try await Vramd.with("""
