@@ -14,7 +14,8 @@ extension Scheduler {
         guard let target = runtimes[target] else { return false }
         var holds = false
         for id in victims {
-            guard var victim = runtimes[id], !victim.pending.isEmpty,
+            // Only a ready model serves requests; one still loading has no quantum to spend.
+            guard var victim = runtimes[id], victim.state == .ready, !victim.pending.isEmpty,
                   target.config.priority <= victim.config.priority else { continue }
             let since = victim.contentionSince ?? clock.now
             victim.contentionSince = since

@@ -189,11 +189,12 @@ public actor Scheduler {
     }
 
     private func performLoad(_ id: ModelID) async throws {
-        // Models whose swap quantum this load started: one still resident when the load ends
-        // (it failed, or went elsewhere) must not stay draining with nobody to swap it for.
+        // Models whose swap quantum this load started: one not being evicted when the load
+        // ends (it failed, timed out, or went elsewhere) must not stay draining with nobody to
+        // swap it for: its queue would only ever time out.
         var contended: Set<ModelID> = []
         defer {
-            for victim in contended where runtimes[victim]?.state == .ready { runtimes[victim]?.endContention() }
+            for victim in contended where runtimes[victim]?.state != .unloading { runtimes[victim]?.endContention() }
             runtimes[id]?.loadTask = nil
             notifyChange()
         }
@@ -280,6 +281,7 @@ public actor Scheduler {
             runtime.pid = loaded.pid
             runtime.loadCount += 1
             runtime.servedSinceLoad = 0
+            runtime.endContention()  // a fresh load owes nothing to an earlier contender
             runtime.lastError = nil
             runtime.lastLoadDuration = started.duration(to: clock.now)
             if let measured = loaded.footprint.map({ Int64(clamping: $0) }) {
