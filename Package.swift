@@ -85,6 +85,17 @@ let package = Package(
             // The test HTTP server is a Python program run as a real process, not compiled.
             exclude: ["Servers"]
         ),
+        // Runs the built `vramd serve` against real backend processes (Python servers, not compiled).
+        .testTarget(
+            name: "BrokerTests",
+            dependencies: [
+                "Broker", "VRAMConfig", "VRAMPolicy", "Backends", "Devices", "vramd",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Servers"]
+        ),
         // Depends on the executable so `swift test` builds the binary the CLI tests run.
         .testTarget(name: "SoakTests", dependencies: ["Broker", "Backends", "Devices", "VRAMConfig", "VRAMPolicy"]),
         .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"], exclude: ["Scripts"]),

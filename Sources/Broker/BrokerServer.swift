@@ -38,7 +38,7 @@ public struct BrokerServer: Sendable {
         let stateDirectory = config.broker.stateDirectory
         let footprints = FootprintStore(path: FootprintStore.defaultPath(stateDirectory: stateDirectory), logger: logger)
         let logDirectory = config.broker.logDirectory ?? stateDirectory.map { $0 + "/logs" }
-        let client = HTTPClient.shared
+        let client = HTTPClient.backends
         let factory: @Sendable (ModelConfig) -> (any Backend)? = { model in
             switch model.backend {
             case .process(let configuration):
@@ -86,11 +86,11 @@ public struct BrokerServer: Sendable {
     }
 
     /// The router with every route and middleware.
-    public func router(settings: BrokerSettings) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func router(settings: BrokerSettings) -> Router<BrokerRequestContext> {
+        let router = Router(context: BrokerRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
         if case .token(let token) = settings.auth { router.middlewares.add(AuthMiddleware(token: token)) }
-        Routes(scheduler: scheduler, proxy: Proxy(client: .shared), settings: settings, reload: { try await self.reload() })
+        Routes(scheduler: scheduler, proxy: Proxy(client: .proxy), settings: settings, reload: { try await self.reload() })
             .add(to: router)
         return router
     }
@@ -101,6 +101,7 @@ public struct BrokerServer: Sendable {
     public func services(config: Config, onListening: @escaping @Sendable (String, Int) async -> Void) -> [any Service] {
         let app = Application(
             router: router(settings: config.broker),
+            server: .http1(additionalChannelHandlers: [ClientHangUp()]),
             configuration: ApplicationConfiguration(address: .hostname(config.listen.host, port: config.listen.port), serverName: "vramd"),
             onServerRunning: { channel in
                 await onListening(config.listen.host, channel.localAddress?.port ?? config.listen.port)

@@ -16,7 +16,8 @@ struct ModelRuntime: Sendable {
     var device: DeviceID?
     var pid: Int32?
     var loadTask: Task<Void, any Error>?
-    /// Requests waiting for a concurrency slot on this (ready) model, served by priority, then FIFO.
+    /// Requests waiting for this model (to load, or for a concurrency slot), served by
+    /// priority, then FIFO.
     var pending: [Pending] = []
     var inFlight = 0
     var lastError: String?
@@ -32,6 +33,9 @@ struct ModelRuntime: Sendable {
     /// Requests served since a load started waiting to swap this model out (the swap quantum).
     var quantumServed = 0
     var contentionSince: ContinuousClock.Instant?
+    /// Requests started since it was last loaded: one loaded for waiting requests serves at
+    /// least one of them before it can be swapped out, whatever the quantum.
+    var servedSinceLoad = 0
     /// Consecutive failed health checks while idle; two mark it failed.
     var healthFailures = 0
 

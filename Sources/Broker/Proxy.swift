@@ -6,7 +6,8 @@ import NIOHTTP1
 
 /// Passes a request to the backend a lease points at and streams the answer back as it
 /// arrives (SSE and chunked bodies included). The lease is released when the body has been
-/// sent, or when the client goes away, which also cancels the upstream request.
+/// sent, or when the client goes away, which also cancels the upstream request. An event
+/// stream the backend breaks off ends with a `backend_failed` error event.
 struct Proxy: Sendable {
     let client: HTTPClient
 
@@ -47,9 +48,26 @@ struct Proxy: Sendable {
             if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
         }
         let upstreamBody = response.body
+        let isEventStream = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true
+        let model = lease.model.rawValue
         let responseBody = ResponseBody { writer in
             do {
-                for try await chunk in upstreamBody {
+                var chunks = upstreamBody.makeAsyncIterator()
+                while true {
+                    let chunk: ByteBuffer?
+                    do {
+                        chunk = try await chunks.next()
+                    } catch {
+                        // The backend broke off mid-answer (it crashed, or was killed). The
+                        // status and headers are sent already; an event stream can still say
+                        // why, in a last event the client's SSE parser sees. Any other body can
+                        // only be cut short, which the client sees as a broken transfer.
+                        guard isEventStream else { throw error }
+                        let failure = BrokerError.backendFailed(model, detail: "\(model) broke off its answer: \(error)")
+                        try await writer.write(ByteBuffer(string: "data: " + String(decoding: failure.body, as: UTF8.self) + "\n\n"))
+                        break
+                    }
+                    guard let chunk else { break }
                     try await writer.write(chunk)
                 }
                 try await writer.finish(nil)

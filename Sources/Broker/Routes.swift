@@ -25,7 +25,7 @@ struct Routes: Sendable {
         .llm: "/v1/chat/completions", .tts: "/v1/audio/speech", .stt: "/v1/audio/transcriptions", .image: "/v1/images/generations",
     ]
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<BrokerRequestContext>) {
         router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
         router.get("/v1/models") { _, _ in try await self.listModels() }
         router.get("/v1/status") { _, _ in try await self.status() }
@@ -45,8 +45,9 @@ struct Routes: Sendable {
             }
         }
         if let audio = settings.audioProxy {
-            router.get(RouterPath(audio.path + "/**")) { request, _ in
-                let lease = try await self.scheduler.acquire(audio.model.rawValue, priority: Self.priority(request))
+            router.get(RouterPath(audio.path + "/**")) { request, context in
+                let scheduler = self.scheduler, priority = Self.priority(request)
+                let lease = try await context.untilClientHangsUp { try await scheduler.acquire(audio.model.rawValue, priority: priority) }
                 return try await self.proxy.forward(lease, method: .get, path: Self.pathAndQuery(request), headers: request.headers,
                                                     body: .buffer(ByteBuffer()))
             }
@@ -69,30 +70,33 @@ struct Routes: Sendable {
 
     // MARK: Handlers
 
-    private func routeByBody(_ request: Request, context: BasicRequestContext, backendPath: String) async throws -> Response {
+    private func routeByBody(_ request: Request, context: BrokerRequestContext, backendPath: String) async throws -> Response {
         let body = try await collect(request)
         guard let model = try modelField(body, request: request) else {
             throw BrokerError.badRequest("the body names no model (a \"model\" field)")
         }
-        let lease = try await scheduler.acquire(model, priority: Self.priority(request))
+        let scheduler = self.scheduler, priority = Self.priority(request)
+        let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
         let path = lease.config.paths[String(backendPath.dropFirst(4))] ?? backendPath
         return try await proxy.forward(lease, method: .post, path: path + Self.query(request), headers: request.headers, body: .buffer(body))
     }
 
-    private func facade(_ kind: ModelKind, request: Request, context: BasicRequestContext) async throws -> Response {
+    private func facade(_ kind: ModelKind, request: Request, context: BrokerRequestContext) async throws -> Response {
         let body = try await collect(request)
         guard let model = try modelField(body, request: request) ?? settings.routing[kind]?.rawValue else {
             throw BrokerError.badRequest("no model in the body and no routing.\(kind.rawValue) in the config")
         }
-        let lease = try await scheduler.acquire(model, priority: Self.priority(request))
+        let scheduler = self.scheduler, priority = Self.priority(request)
+        let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
         let path = lease.config.paths[kind.rawValue] ?? Self.facadeDefaults[kind] ?? "/"
         return try await proxy.forward(lease, method: .post, path: path + Self.query(request), headers: request.headers, body: .buffer(body))
     }
 
-    private func upstream(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func upstream(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         let model = try context.parameters.require("model")
         let rest = context.parameters.getCatchAll().joined(separator: "/")
-        let lease = try await scheduler.acquire(model, priority: Self.priority(request))
+        let scheduler = self.scheduler, priority = Self.priority(request)
+        let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
         // The model is in the path, so the body can stream through without being read here.
         let limited = LimitedBody(base: request.body, limit: settings.maxBody)
         return try await proxy.forward(lease, method: request.method, path: "/" + rest + Self.query(request),

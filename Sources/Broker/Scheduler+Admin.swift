@@ -54,20 +54,36 @@ extension Scheduler {
     /// Reads every real device and updates capacity and foreign memory in the ledger, so the
     /// planner never counts on memory someone else holds.
     public func refreshDevices() async {
-        for device in config.devices where device.kind != .simulated {
-            guard let probe = probes[device.id] else { continue }
-            let managed = Set(runtimes.values.filter { $0.device == device.id }.compactMap(\.pid))
-            let external = runtimes.values.filter { $0.device == device.id && $0.pid == nil && $0.state == .ready }
-                .reduce(UInt64(0)) { $0 + UInt64(max(0, $1.footprint)) }
-            guard let account = try? await probe.account(cap: device.capacity.map { UInt64($0) }, managedRoots: managed,
-                                                         externallyManaged: external) else { continue }
-            // Capacity − foreign must come out as min(cap, total − foreign).
-            let foreign = Int64(clamping: account.foreign)
-            let capacity = min(Int64(clamping: account.total), (device.capacity ?? Int64(clamping: account.total)) + foreign)
-            try? ledger.setForeign(foreign, on: device.id)
-            try? ledger.setCapacity(capacity, on: device.id)
-        }
+        for device in config.devices { await refreshReading(of: device) }
         notifyChange()
+    }
+
+    /// Reads the devices a load of `id` may be planned on (its own, or every one), just before
+    /// planning it: memory another program took since the last periodic reading must be seen
+    /// before vramd counts on it, or the load overcommits the device. A reading is a library
+    /// call or one `nvidia-smi` run; simulated devices have none. Wakes nobody: the caller
+    /// plans at once.
+    func refreshReadings(forLoadOf id: ModelID) async {
+        let pinned = runtimes[id]?.config.device
+        for device in config.devices where pinned == nil || device.id == pinned {
+            await refreshReading(of: device)
+        }
+    }
+
+    private func refreshReading(of device: DeviceConfig) async {
+        guard device.kind != .simulated, let probe = probes[device.id] else { return }
+        let residents = ledger.residents.filter { $0.device == device.id }
+        let managed = Set(residents.compactMap { runtimes[$0.id]?.pid })
+        // What the ledger holds here that no process of ours shows (an http backend's server,
+        // a process still starting): counted as ours, at its planned size, not as foreign.
+        let external = residents.filter { runtimes[$0.id]?.pid == nil }.reduce(UInt64(0)) { $0 + UInt64(max(0, $1.bytes)) }
+        guard let account = try? await probe.account(cap: device.capacity.map { UInt64($0) }, managedRoots: managed,
+                                                     externallyManaged: external) else { return }
+        // Capacity − foreign must come out as min(cap, total − foreign).
+        let foreign = Int64(clamping: account.foreign)
+        let capacity = min(Int64(clamping: account.total), (device.capacity ?? Int64(clamping: account.total)) + foreign)
+        try? ledger.setForeign(foreign, on: device.id)
+        try? ledger.setCapacity(capacity, on: device.id)
     }
 
     /// Checks the health of idle ready models; one that fails twice in a row is marked failed
@@ -192,7 +208,7 @@ extension Scheduler {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: data))
             do {
-                _ = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+                _ = try await HTTPClient.backends.execute(request, timeout: .seconds(5))
             } catch {
                 logger.warning("on_pressure hook failed", metadata: ["url": "\(url)", "error": "\(error)"])
             }

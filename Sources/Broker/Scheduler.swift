@@ -22,11 +22,11 @@ public actor Scheduler {
     let clock = ContinuousClock()
     let origin: ContinuousClock.Instant
     private var queued = 0
-    private var sequence = 0
+    var sequence = 0
     private var loadingDevices: Set<DeviceID> = []
     private var loadingGroups: Set<String> = []
     private var servingOn: [DeviceID: Int] = [:]
-    private var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+    var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
     private var exitWatchers: [ModelID: Task<Void, Never>] = [:]
     private var shuttingDown = false
     var stats = SchedulerStats()
@@ -87,8 +87,19 @@ public actor Scheduler {
             runtimes[id]?.dequeue(ticket)
         }
         var inLine = false
+        // The load this request last waited on: if it failed, its error is this request's answer
+        // (a load failure wakes the waiters before the error reaches them, so the state alone
+        // would read as "failed, try again" and the request would retry until its deadline).
+        var joinedLoad: Task<Void, any Error>?
         while true {
             try Task.checkCancellation()
+            if !inLine {
+                // In line from the start, whatever the model's state: requests waiting for a
+                // load are what keep the freshly loaded model from being swapped straight out
+                // again (the swap quantum counts them).
+                runtimes[id]?.enqueue(ticket, priority: priority)
+                inLine = true
+            }
             runtime = runtimes[id] ?? runtime
             switch runtime.state {
             case .ready where runtime.stale && runtime.inFlight == 0:
@@ -99,19 +110,22 @@ public actor Scheduler {
                     runtimes[id]?.dequeue(ticket)
                     return startRequest(id, waited: enqueued.duration(to: clock.now))
                 }
-                if !inLine {
-                    runtimes[id]?.enqueue(ticket, priority: priority)
-                    inLine = true
-                }
                 try await waitForChange(until: deadline, model: id)
             case .loading:
                 // Joining a load: its failure is this request's failure too.
+                joinedLoad = runtime.loadTask ?? joinedLoad
                 try await waitForChange(until: deadline, model: id, orLoad: runtime.loadTask)
             case .unloading:
                 try await waitForChange(until: deadline, model: id)
             case .unloaded, .failed:
+                if let load = joinedLoad {
+                    joinedLoad = nil
+                    try await load.value  // throws the failure; after a success, the model went since
+                    continue
+                }
                 try Task.checkCancellation()  // a load is never started for a client that left
                 let task = startLoad(id)
+                joinedLoad = task
                 try await waitForChange(until: deadline, model: id, orLoad: task)
             }
         }
@@ -119,10 +133,21 @@ public actor Scheduler {
 
     private func startRequest(_ id: ModelID, waited: Duration) -> Lease {
         runtimes[id]?.inFlight += 1
-        if runtimes[id]?.contentionSince != nil { runtimes[id]?.quantumServed += 1 }
+        runtimes[id]?.servedSinceLoad += 1
+        if runtimes[id]?.contentionSince != nil {
+            runtimes[id]?.quantumServed += 1
+            // Spent with this request: the next queued one must not start before the swap, even
+            // if it is woken before the waiting load is.
+            if runtimes[id]!.quantumServed >= settings.swapQuantumRequests { runtimes[id]?.draining = true }
+        }
         if let device = runtimes[id]?.device { servingOn[device, default: 0] += 1 }
         try? ledger.beginRequest(id, at: now)
         stats.queueWait.record(waited)
+        // Everyone in line was woken by the change that made this start possible; those that
+        // looked before this one started saw they were not first. Look again while slots last.
+        if let runtime = runtimes[id], !runtime.pending.isEmpty, runtime.inFlight < runtime.config.maxConcurrency {
+            notifyChange()
+        }
         return Lease(scheduler: self, model: id, endpoint: runtimes[id]?.endpoint ?? "", config: runtimes[id]!.config)
     }
 
@@ -164,12 +189,18 @@ public actor Scheduler {
     }
 
     private func performLoad(_ id: ModelID) async throws {
+        // Models whose swap quantum this load started: one not being evicted when the load
+        // ends (it failed, timed out, or went elsewhere) must not stay draining with nobody to
+        // swap it for: its queue would only ever time out.
+        var contended: Set<ModelID> = []
         defer {
+            for victim in contended where runtimes[victim]?.state != .unloading { runtimes[victim]?.endContention() }
             runtimes[id]?.loadTask = nil
             notifyChange()
         }
         let deadline = clock.now.advanced(by: settings.queueTimeout)
         while true {
+            await refreshReadings(forLoadOf: id)
             let decision = ledger.plan(load: id, at: now)
             switch decision {
             case .resident:
@@ -179,13 +210,18 @@ public actor Scheduler {
                 fail(id, "\(rejection)")
                 throw BrokerError.insufficientMemory(rejection)
             case .wait(let plan):
+                // The quantum of a busy model we wait for starts now, not once it is idle:
+                // otherwise its queue, served as each request ends, could keep it busy forever.
+                contended.formUnion(plan.waitingFor.map(\.model))
+                _ = swapQuantumHolds(plan.waitingFor.map(\.model), for: id)
                 firePressureHook(decision)
                 logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
                 try await waitForChange(until: deadline, model: id)
             case .load(let plan):
                 let devices = Set([plan.device] + plan.evictions.map(\.device))
                 let groupBusy = runtimes[id]?.config.exclusiveGroup.map { loadingGroups.contains($0) } ?? false
-                if groupBusy || !loadingDevices.isDisjoint(with: devices) || swapQuantumHolds(plan) {
+                contended.formUnion(plan.evictions.map(\.model))
+                if groupBusy || !loadingDevices.isDisjoint(with: devices) || swapQuantumHolds(plan.evictions.map(\.model), for: id) {
                     try await waitForChange(until: deadline, model: id)
                     continue
                 }
@@ -194,27 +230,6 @@ public actor Scheduler {
                 return
             }
         }
-    }
-
-    /// Against thrash: a resident model with requests queued is swapped out for one of the same
-    /// or lower priority only after serving up to `swap_quantum` of them (or its time).
-    private func swapQuantumHolds(_ plan: LoadPlan) -> Bool {
-        guard settings.swapQuantumRequests > 0, let target = runtimes[plan.model] else { return false }
-        var holds = false
-        for eviction in plan.evictions {
-            guard var victim = runtimes[eviction.model], !victim.pending.isEmpty,
-                  target.config.priority <= victim.config.priority else { continue }
-            let since = victim.contentionSince ?? clock.now
-            victim.contentionSince = since
-            let spent = victim.quantumServed >= settings.swapQuantumRequests || since.duration(to: clock.now) >= settings.swapQuantumTime
-            victim.draining = spent
-            runtimes[eviction.model] = victim
-            if !spent {
-                holds = true
-                wake(after: settings.swapQuantumTime)
-            }
-        }
-        return holds
     }
 
     /// Commits the plan in the ledger at once (so concurrent plans see the memory as taken),
@@ -265,6 +280,8 @@ public actor Scheduler {
             runtime.endpoint = loaded.endpoint
             runtime.pid = loaded.pid
             runtime.loadCount += 1
+            runtime.servedSinceLoad = 0
+            runtime.endContention()  // a fresh load owes nothing to an earlier contender
             runtime.lastError = nil
             runtime.lastLoadDuration = started.duration(to: clock.now)
             if let measured = loaded.footprint.map({ Int64(clamping: $0) }) {
@@ -368,54 +385,5 @@ public actor Scheduler {
             return FootprintKey(model: model.id, file: spec.path, contextLength: context, parallel: spec.parallel, kvType: spec.kvType)
         }
         return FootprintKey(model: model.id, variant: "declared")
-    }
-
-    // MARK: Waiting
-
-    /// Suspends until something changes (a release, a load or unload finishing), the deadline
-    /// passes (queue timeout), the client goes away, or — when given — the load fails.
-    private func waitForChange(until deadline: ContinuousClock.Instant, model: ModelID,
-                               orLoad load: Task<Void, any Error>? = nil) async throws {
-        if clock.now >= deadline {
-            stats.queueTimeouts += 1
-            throw BrokerError.queueTimeout(model.rawValue, after: settings.queueTimeout)
-        }
-        sequence += 1
-        let token = sequence
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                waiters[token] = continuation
-                Task {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    self.resume(token, throwing: BrokerError.queueTimeout(model.rawValue, after: self.settings.queueTimeout))
-                }
-                if let load {
-                    Task {
-                        do { try await load.value } catch { self.resume(token, throwing: error) }
-                    }
-                }
-            }
-        } onCancel: {
-            Task { await self.resume(token, throwing: CancellationError()) }
-        }
-    }
-
-    private func resume(_ token: Int, throwing error: any Error) {
-        guard let waiter = waiters.removeValue(forKey: token) else { return }
-        if error is BrokerError, (error as? BrokerError)?.code == "queue_timeout" { stats.queueTimeouts += 1 }
-        waiter.resume(throwing: error)
-    }
-
-    func notifyChange() {
-        let current = waiters
-        waiters.removeAll()
-        for waiter in current.values { waiter.resume() }
-    }
-
-    private func wake(after delay: Duration) {
-        Task {
-            try? await Task.sleep(for: delay)
-            self.notifyChange()
-        }
     }
 }

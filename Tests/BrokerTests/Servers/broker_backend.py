@@ -1,0 +1,205 @@
+"""A real model backend for the broker tests: it loads and unloads models, serves OpenAI-style
+chat completions (JSON or an SSE stream), and counts everything it sees, so a test can check what
+vramd did to it.
+
+  GET  /health              503 until --ready-after seconds have passed (never with --never-ready)
+  GET  /stats               counts: loads and unloads per model, requests in flight and the most
+                            at once, the order requests started and finished in, hook calls
+  POST /load   {"model", "gate"}  waits on `gate` (if any), then loads a model (holds --load-mib MiB); 500 with --fail-load
+  POST /unload {"model"}    unloads it
+  POST /open   {"gate"}     lets every request waiting on that gate go on (and later ones pass)
+  POST /hook                records the JSON body (stands in for an on_pressure receiver)
+  POST /v1/chat/completions {"model", "tag", "gate", "delay", "stream", "chunks", "chunk_delay"}
+                            waits on `gate` (if any) and `delay` seconds, then answers; with
+                            --check-loaded a model that is not loaded is answered 409, so a request
+                            vramd sends to an unloaded model shows up as a failure
+
+With --exit-after it dies on its own (status 3), e.g. while vramd waits for it to be ready.
+
+It prints "listening <port>" once it accepts connections (--port 0 picks a free port), and
+"start <tag>" / "done <tag>" around each chat request. With --pid-dir it writes its pid there.
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int, default=0)
+parser.add_argument("--name", default="backend")
+parser.add_argument("--ready-after", type=float, default=0.0)
+parser.add_argument("--never-ready", action="store_true")
+parser.add_argument("--exit-after", type=float, help="exit with status 3 this many seconds after listening")
+parser.add_argument("--fail-load", action="store_true")
+parser.add_argument("--check-loaded", action="store_true")
+parser.add_argument("--load-mib", type=int, default=0)
+parser.add_argument("--pid-dir")
+args = parser.parse_args()
+
+started = time.monotonic()
+lock = threading.Lock()
+gates = {}
+state = {
+    "loads": {}, "unloads": {}, "loaded": {}, "in_flight": 0, "max_in_flight": 0,
+    "started": [], "finished": [], "hooks": [], "requests": 0, "max_loaded": 0,
+}
+
+
+output_lock = threading.Lock()
+
+
+def say(*words):
+    """Prints one line in one write: print() from several threads interleaves its pieces
+    ("startstart r6"), and the tests wait for whole lines."""
+    with output_lock:
+        sys.stdout.write(" ".join(str(word) for word in words) + "\n")
+        sys.stdout.flush()
+
+
+def gate(name):
+    with lock:
+        if name not in gates:
+            gates[name] = threading.Event()
+        return gates[name]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *values):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(length) if length else b""
+        return json.loads(data or b"{}")
+
+    def do_GET(self):
+        if self.path == "/health":
+            if args.never_ready or time.monotonic() - started < args.ready_after:
+                return self.reply(503, {"status": "loading"})
+            return self.reply(200, {"status": "ok"})
+        if self.path == "/stats":
+            with lock:
+                snapshot = {key: value for key, value in state.items() if key != "loaded"}
+                snapshot["loaded"] = sorted(state["loaded"])
+                snapshot["pid"] = os.getpid()
+            return self.reply(200, snapshot)
+        self.reply(404, {"error": "no route " + self.path})
+
+    def do_POST(self):
+        body = self.body()
+        if self.path == "/load":
+            model = body.get("model", args.name)
+            with lock:
+                state["loads"][model] = state["loads"].get(model, 0) + 1
+            say("load", model)
+            if body.get("gate"):
+                gate(body["gate"]).wait()
+            if args.fail_load:
+                return self.reply(500, {"error": "cannot load " + model})
+            with lock:
+                state["loaded"][model] = b"\x01" * (args.load_mib << 20)
+                state["max_loaded"] = max(state["max_loaded"], len(state["loaded"]))
+            return self.reply(200, {"loaded": model})
+        if self.path == "/unload":
+            model = body.get("model", args.name)
+            with lock:
+                state["unloads"][model] = state["unloads"].get(model, 0) + 1
+                state["loaded"].pop(model, None)
+            say("unload", model)
+            return self.reply(200, {"unloaded": model})
+        if self.path == "/open":
+            gate(body["gate"]).set()
+            return self.reply(200, {"opened": body["gate"]})
+        if self.path == "/hook":
+            with lock:
+                state["hooks"].append(body)
+            say("hook", json.dumps(body))
+            return self.reply(200, {})
+        if self.path == "/v1/chat/completions":
+            return self.chat(body)
+        self.reply(404, {"error": "no route " + self.path})
+
+    def chat(self, body):
+        model = body.get("model")
+        tag = str(body.get("tag", ""))
+        with lock:
+            if args.check_loaded and model not in state["loaded"]:
+                loaded = sorted(state["loaded"])
+                return self.reply(409, {"error": {"message": "%s is not loaded (loaded: %s)" % (model, loaded)}})
+            state["requests"] += 1
+            state["in_flight"] += 1
+            state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
+            state["started"].append(tag)
+        say("start", tag)
+        try:
+            if body.get("gate"):
+                gate(body["gate"]).wait()
+            time.sleep(float(body.get("delay", 0)))
+            if body.get("stream"):
+                self.stream(model, tag, int(body.get("chunks", 5)), float(body.get("chunk_delay", 0.01)))
+            else:
+                self.reply(200, {
+                    "id": "chatcmpl-" + tag, "object": "chat.completion", "model": model, "served_by": args.name,
+                    "pid": os.getpid(), "port": server.server_address[1], "tag": tag,
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok " + tag}}],
+                })
+        finally:
+            with lock:
+                state["in_flight"] -= 1
+                state["finished"].append(tag)
+            say("done", tag)
+
+    def stream(self, model, tag, chunks, chunk_delay):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def send(text):
+            data = text.encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        for index in range(chunks):
+            event = {"object": "chat.completion.chunk", "model": model, "pid": os.getpid(), "index": index,
+                     "choices": [{"index": 0, "delta": {"content": "%s-%d " % (tag, index)}}]}
+            send("data: " + json.dumps(event) + "\n\n")
+            time.sleep(chunk_delay)
+        send("data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+if args.pid_dir:
+    with open(os.path.join(args.pid_dir, str(os.getpid())), "w") as f:
+        f.write(args.name)
+
+# socketserver's listen backlog is 5: a burst of connections (vramd proxying a dozen requests at
+# once) would overflow it, which a real server's larger backlog does not.
+ThreadingHTTPServer.request_queue_size = 256
+server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+server.daemon_threads = True
+say("listening", server.server_address[1])
+if args.exit_after is not None:
+    def crash():
+        say("crashing")
+        os._exit(3)
+    threading.Timer(args.exit_after, crash).start()
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    pass
+sys.exit(0)
