@@ -89,6 +89,7 @@ public struct BrokerServer: Sendable {
     public func router(settings: BrokerSettings) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
+        router.middlewares.add(MetricsMiddleware())  // HTTP request counts and durations, through swift-metrics
         if case .token(let token) = settings.auth { router.middlewares.add(AuthMiddleware(token: token)) }
         Routes(scheduler: scheduler, proxy: Proxy(client: .shared), settings: settings, reload: { try await self.reload() })
             .add(to: router)

@@ -29,6 +29,10 @@ public actor Scheduler {
     private var exitWatchers: [ModelID: Task<Void, Never>] = [:]
     private var shuttingDown = false
     var stats = SchedulerStats()
+    /// Requests waiting inside ``acquire(_:priority:)``, per model (`/v1/status`).
+    var waiting: [ModelID: Int] = [:]
+    /// Events and metrics (`/v1/events`, `/metrics`).
+    public nonisolated let observer = SchedulerObserver()
 
     /// - Parameters:
     ///   - footprint: the bytes to plan with for a model before it has been measured.
@@ -72,10 +76,12 @@ public actor Scheduler {
         if shuttingDown { throw BrokerError.shuttingDown() }
         guard queued < settings.queueMax else {
             stats.rejectedQueueFull += 1
+            observer.publish(.rejected(id, reason: "queue_full"))
             throw BrokerError.queueFull(id.rawValue, limit: settings.queueMax)
         }
         let priority = min(requested ?? runtime.config.priority, runtime.config.priority)
         queued += 1
+        waiting[id, default: 0] += 1
         stats.requests += 1
         sequence += 1
         let ticket = sequence
@@ -83,6 +89,7 @@ public actor Scheduler {
         let deadline = enqueued.advanced(by: settings.queueTimeout)
         defer {
             queued -= 1
+            if let count = waiting[id], count > 1 { waiting[id] = count - 1 } else { waiting[id] = nil }
             runtimes[id]?.dequeue(ticket)
         }
         var inLine = false
@@ -122,6 +129,7 @@ public actor Scheduler {
         if let device = runtimes[id]?.device { servingOn[device, default: 0] += 1 }
         try? ledger.beginRequest(id, at: now)
         stats.queueWait.record(waited)
+        observer.requestStarted(id, waited: waited)
         return Lease(scheduler: self, model: id, endpoint: runtimes[id]?.endpoint ?? "", config: runtimes[id]!.config)
     }
 
@@ -158,6 +166,7 @@ public actor Scheduler {
         let task = Task { try await self.performLoad(id) }
         runtimes[id]?.loadTask = task
         runtimes[id]?.state = .loading
+        observer.publish(.loadStarted(id))
         notifyChange()
         return task
     }
@@ -227,6 +236,12 @@ public actor Scheduler {
             stats.swaps += 1
             logger.info("evict", metadata: ["model": "\(eviction.model)", "bytes": "\(eviction.bytes)",
                                             "rule": "\(eviction.reason.rule)", "for": "\(id)"])
+            observer.publish(.evicted(eviction, for: id))
+        }
+        if !plan.evictions.isEmpty {
+            logger.info("swap", metadata: ["model": "\(id)", "bytes": "\(plan.bytes)", "device": "\(plan.device)",
+                                           "evicted": "\(plan.evictions.map(\.model.rawValue).joined(separator: ","))"])
+            observer.publish(.swap(plan))
         }
         try ledger.markLoaded(id, on: plan.device, at: now)
         try ledger.beginRequest(id, at: now)  // protected while it loads
@@ -262,6 +277,7 @@ public actor Scheduler {
             runtimes[id] = runtime
             stats.loads += 1
             stats.loadTime.record(started.duration(to: clock.now))
+            observer.publish(.loaded(id, on: plan.device, bytes: runtime.footprint, took: started.duration(to: clock.now)))
             watchExits(id, backend)
         } catch {
             try? ledger.markUnloaded(id)
@@ -280,6 +296,7 @@ public actor Scheduler {
         runtimes[id]?.state = .failed
         runtimes[id]?.lastError = message
         runtimes[id]?.endpoint = nil
+        observer.publish(.failed(id, message))
     }
 
     // MARK: Unloading
@@ -291,6 +308,7 @@ public actor Scheduler {
         }
         guard runtimes[id]?.state == .ready || runtimes[id]?.state == .failed else { return }
         logger.info("unload", metadata: ["model": "\(id)", "reason": "\(reason)"])
+        observer.publish(.unloaded(id, reason: reason))
         runtimes[id]?.state = .unloading
         try? ledger.markUnloaded(id)
         await finishUnload(id)
