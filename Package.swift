@@ -104,7 +104,16 @@ let package = Package(
             ]
         ),
         // Depends on the executable so `swift test` builds the binary the CLI tests run.
-        .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"], exclude: ["Scripts"]),
+        .testTarget(
+            name: "vramdTests",
+            dependencies: [
+                "vramd", "VRAMConfig", "Broker",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Scripts"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
