@@ -103,6 +103,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "SoakTests", dependencies: ["Broker", "Backends", "Devices", "VRAMConfig", "VRAMPolicy"]),
         // Depends on the executable so `swift test` builds the binary the CLI tests run.
         .testTarget(
             name: "vramdTests",

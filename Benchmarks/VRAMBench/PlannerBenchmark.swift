@@ -50,7 +50,7 @@ enum PlannerBenchmark {
     /// Devices filled to the brim with residents of mixed tiers, QoS and ages; the targets are
     /// not resident and larger than any device's free memory, so every plan must choose victims.
     static func makeLedger(residents: Int, devices: Int) -> (Ledger, [ModelID]) {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let mib: Int64 = 1 << 20
         var specs: [ModelSpec] = []
         var placement: [(ModelID, DeviceID)] = []
@@ -108,17 +108,5 @@ enum PlannerBenchmark {
     static func ratio(_ a: Duration, _ b: Duration) -> String {
         let x = Double(a.nanoseconds) / Double(max(1, b.nanoseconds))
         return "\(Double(Int(x * 100)) / 100)×"
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -94,6 +94,15 @@ public struct LoadedModel: Sendable {
     public var footprint: UInt64?
     /// From the start of the load to the first successful readiness check.
     public var loadDuration: Duration
+
+    public init(model: ModelID, device: DeviceID, endpoint: String, pid: Int32? = nil, footprint: UInt64? = nil, loadDuration: Duration) {
+        self.model = model
+        self.device = device
+        self.endpoint = endpoint
+        self.pid = pid
+        self.footprint = footprint
+        self.loadDuration = loadDuration
+    }
 }
 
 /// What an unload did.

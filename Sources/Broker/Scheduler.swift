@@ -24,6 +24,7 @@ public actor Scheduler {
     private var queued = 0
     private var sequence = 0
     private var loadingDevices: Set<DeviceID> = []
+    private var loadingGroups: Set<String> = []
     private var servingOn: [DeviceID: Int] = [:]
     private var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
     private var exitWatchers: [ModelID: Task<Void, Never>] = [:]
@@ -191,7 +192,9 @@ public actor Scheduler {
                 logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
                 try await waitForChange(until: deadline, model: id)
             case .load(let plan):
-                if loadingDevices.contains(plan.device) || swapQuantumHolds(plan) {
+                let devices = Set([plan.device] + plan.evictions.map(\.device))
+                let groupBusy = runtimes[id]?.config.exclusiveGroup.map { loadingGroups.contains($0) } ?? false
+                if groupBusy || !loadingDevices.isDisjoint(with: devices) || swapQuantumHolds(plan) {
                     try await waitForChange(until: deadline, model: id)
                     continue
                 }
@@ -227,11 +230,19 @@ public actor Scheduler {
     /// then unloads the victims and loads the target.
     private func carryOut(_ plan: LoadPlan) async throws {
         let id = plan.model
-        loadingDevices.insert(plan.device)
-        defer { loadingDevices.remove(plan.device) }
+        // Every device the plan touches is held until its memory is really back or taken, so no
+        // other plan counts on memory a victim still occupies.
+        let devices = Set([plan.device] + plan.evictions.map(\.device))
+        loadingDevices.formUnion(devices)
+        defer { loadingDevices.subtract(devices) }
+        // A group member on another device must not start loading before this one is counted.
+        let group = runtimes[id]?.config.exclusiveGroup
+        if let group { loadingGroups.insert(group) }
+        defer { if let group { loadingGroups.remove(group) } }
         for eviction in plan.evictions {
             runtimes[eviction.model]?.state = .unloading
-            try? ledger.markUnloaded(eviction.model)
+            // Still counted, and busy so no other plan picks it, until its memory is back.
+            try? ledger.beginRequest(eviction.model, at: now)
             stats.evictions[eviction.reason.rule, default: 0] += 1
             stats.swaps += 1
             logger.info("evict", metadata: ["model": "\(eviction.model)", "bytes": "\(eviction.bytes)",
@@ -243,11 +254,16 @@ public actor Scheduler {
                                            "evicted": "\(plan.evictions.map(\.model.rawValue).joined(separator: ","))"])
             observer.publish(.swap(plan))
         }
-        try ledger.markLoaded(id, on: plan.device, at: now)
-        try ledger.beginRequest(id, at: now)  // protected while it loads
         runtimes[id]?.state = .loading
         runtimes[id]?.device = plan.device
-        for eviction in plan.evictions { await finishUnload(eviction.model) }
+        for eviction in plan.evictions {
+            await finishUnload(eviction.model)
+            try? ledger.markUnloaded(eviction.model)
+        }
+        // The victims are gone; the devices the plan touched were held meanwhile, so the room
+        // the plan made is still there.
+        try ledger.markLoaded(id, on: plan.device, at: now)
+        try ledger.beginRequest(id, at: now)  // protected while it loads
 
         guard let backend = runtimes[id]?.backend, let probe = probes[plan.device] else {
             try? ledger.markUnloaded(id)
@@ -310,8 +326,12 @@ public actor Scheduler {
         logger.info("unload", metadata: ["model": "\(id)", "reason": "\(reason)"])
         observer.publish(.unloaded(id, reason: reason))
         runtimes[id]?.state = .unloading
-        try? ledger.markUnloaded(id)
+        // Its memory stays counted (and it cannot be chosen as a victim) until the backend has
+        // really let go; plans meanwhile wait for it.
+        try? ledger.beginRequest(id, at: now)
         await finishUnload(id)
+        try? ledger.markUnloaded(id)
+        notifyChange()
     }
 
     func beginShutdown() {

@@ -14,13 +14,7 @@ extension VRAMD {
         var file: String
 
         func run() throws {
-            let config: Config
-            do {
-                config = try Config.load(path: file)
-            } catch {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let config = try loadConfigOrExit(file)
             var footprints: [ModelID: Footprint] = [:]
             var problems: [ConfigError] = []
             for model in config.models {

@@ -50,13 +50,7 @@ extension VRAMD {
         }
 
         func run() throws {
-            let loaded: Config
-            do {
-                loaded = try Config.load(path: config)
-            } catch {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let loaded = try loadConfigOrExit(config)
             var scenario = PlanScenario(config: loaded)
             scenario.residents = resident.isEmpty ? [] : PlanScenario.parseResidents(resident)
             scenario.busy = Set(busy.split(separator: ",").map { ModelID(String($0)) })

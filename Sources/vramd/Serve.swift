@@ -28,13 +28,7 @@ extension VRAMD {
         }
 
         func run() async throws {
-            let loaded: Config
-            do {
-                loaded = try Config.load(path: config)
-            } catch {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+            let loaded = try loadConfigOrExit(config)
             let level = Logger.Level(rawValue: logLevel) ?? .info
             let json = logFormat == "json"
             LoggingSystem.bootstrap { label in

@@ -40,7 +40,7 @@ import Testing
         let seenAfter = killed.duration(to: clock.now)
         #expect(status.signal == SIGKILL)
         // Typically well under 20 ms; the bound allows for a loaded machine.
-        #expect(seenAfter < .milliseconds(500), "exit seen after \(seenAfter)")
+        #expect(seenAfter < .seconds(1), "exit seen after \(seenAfter)")
     }
 
     @Test(.timeLimit(.minutes(1)))

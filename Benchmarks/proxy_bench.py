@@ -1,0 +1,248 @@
+"""vramd's proxy, cold-load, swap and daemon benchmarks (issue 7), each against a baseline
+measured in the same run. Run by scripts/bench; prints a Markdown report.
+
+Usage: proxy_bench.py VRAMD_BINARY FAST_BACKEND_BINARY WORK_DIR [SECONDS]
+"""
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+vramd, backend_binary, work = sys.argv[1:4]
+seconds = int(sys.argv[4]) if len(sys.argv) > 4 else 8
+os.makedirs(work, exist_ok=True)
+children = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args, **kwargs):
+    process = subprocess.Popen(args, **kwargs)
+    children.append(process)
+    return process
+
+
+def wait_http(url, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.001)
+    raise RuntimeError(f"{url} never answered")
+
+
+def start_vramd(config, name):
+    path = os.path.join(work, f"{name}.yaml")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    t0 = time.monotonic()
+    process = start([vramd, "serve", "--config", path, "--log-level", "warning"], stdout=subprocess.PIPE,
+                    stderr=open(os.path.join(work, f"{name}.log"), "w"), text=True)
+    line = process.stdout.readline()
+    ready = time.monotonic() - t0
+    assert "listening on" in line, line
+    return process, line.strip().split()[-1], ready
+
+
+def post(base, path, body, timeout=30):
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as r:
+        return r.read()
+
+
+def status(base):
+    with urllib.request.urlopen(base + "/v1/status") as r:
+        return json.loads(r.read())
+
+
+def wrk(url, body, connections):
+    script = os.path.join(work, "post.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                f"wrk.body = {json.dumps(json.dumps(body))}\n")
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
+                         capture_output=True, text=True, check=True).stdout
+    def ms(label):
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"), "errors": int(errors.group(1)) if errors else 0}
+
+
+report = []
+try:
+    # --- Proxy overhead: direct, through vramd, through nginx -------------------------------
+    backend_port = free_port()
+    start([backend_binary, str(backend_port)])
+    direct = f"http://127.0.0.1:{backend_port}"
+    wait_http(direct + "/health")
+    config = {
+        "listen": "127.0.0.1:0",
+        "queue": {"max": 100000},
+        "devices": [{"id": "sim", "kind": "simulated", "capacity": "16GiB"}],
+        "models": {"fast": {"memory": "1MiB", "max_concurrency": 4096, "keep_alive": "forever",
+                            "backend": {"type": "external", "url": direct}}},
+    }
+    vramd_process, broker, start_to_ready = start_vramd(config, "proxy")
+    post(broker, "/v1/chat/completions", {"model": "fast"})
+    with open(f"/proc/{vramd_process.pid}/status") as f:
+        idle_rss_kib = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+    nginx_port = free_port()
+    nginx_dir = os.path.join(work, "nginx")
+    os.makedirs(nginx_dir, exist_ok=True)
+    with open(os.path.join(nginx_dir, "nginx.conf"), "w") as f:
+        f.write(f"""worker_processes 1;
+daemon off;
+pid {nginx_dir}/nginx.pid;
+error_log {nginx_dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {nginx_dir}/body;
+  proxy_temp_path {nginx_dir}/proxy;
+  fastcgi_temp_path {nginx_dir}/fastcgi;
+  uwsgi_temp_path {nginx_dir}/uwsgi;
+  scgi_temp_path {nginx_dir}/scgi;
+  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{nginx_port};
+    location / {{
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }}
+  }}
+}}
+""")
+    start(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")], stderr=subprocess.DEVNULL)
+    nginx = f"http://127.0.0.1:{nginx_port}"
+    wait_http(nginx + "/health")
+
+    rows = []
+    for label, body in [("JSON", {"model": "fast", "messages": []}), ("SSE", {"model": "fast", "stream": True, "messages": []})]:
+        for connections in (1, 16):
+            results = {name: wrk(url + "/v1/chat/completions", body, connections)
+                       for name, url in [("direct", direct), ("vramd", broker), ("nginx", nginx)]}
+            rows.append((label, connections, results))
+
+    report.append("## Proxy overhead\n")
+    report.append(f"wrk, 1 thread, {seconds} s per run; the backend is `Benchmarks/backend/fast-backend.c`; nginx is a "
+                  "plain reverse proxy with upstream keep-alive and buffering off. Everything shares the 2 cores.\n")
+    report.append("| body | conns | target | req/s | p50 ms | p99 ms | non-2xx | vs direct: req/s | added p50 ms | added p99 ms |")
+    report.append("|---|---|---|---|---|---|---|---|---|---|")
+    for label, connections, results in rows:
+        base = results["direct"]
+        for name in ("direct", "vramd", "nginx"):
+            r = results[name]
+            report.append(f"| {label} | {connections} | {name} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
+                          f"{r['errors']} | {r['rps'] / base['rps']:.2f}× | {r['p50_ms'] - base['p50_ms']:+.3f} | "
+                          f"{r['p99_ms'] - base['p99_ms']:+.3f} |")
+
+    # --- Cold load: request to first byte minus the backend's own spawn-to-ready -------------
+    def backend_spawn_to_ready():
+        port = free_port()
+        t0 = time.monotonic()
+        process = subprocess.Popen([backend_binary, str(port)])
+        wait_http(f"http://127.0.0.1:{port}/health")
+        elapsed = time.monotonic() - t0
+        process.kill()
+        process.wait()
+        return elapsed
+
+    def first_byte(base, body):
+        host, port = base.removeprefix("http://").split(":")
+        data = json.dumps(body).encode()
+        t0 = time.monotonic()
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      + f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
+            s.recv(1)
+            return time.monotonic() - t0
+
+    cold_config = {
+        "listen": "127.0.0.1:0",
+        "devices": [{"id": "sim", "kind": "simulated", "capacity": "16GiB"}],
+        "policy": {"min_residency": "0s"},
+        "models": {"cold": {"memory": "1MiB", "backend": {"type": "process", "command": [backend_binary, "${PORT}"]}}},
+    }
+    cold_process, cold, _ = start_vramd(cold_config, "cold")
+    direct_times, vramd_times = [], []
+    for _ in range(15):
+        direct_times.append(backend_spawn_to_ready())
+        post(cold, "/v1/models/cold/unload", {})
+        vramd_times.append(first_byte(cold, {"model": "cold"}))
+    cold_overhead = (statistics.median(vramd_times) - statistics.median(direct_times)) * 1000
+    report.append("\n## Cold load\n")
+    report.append("A `process` backend (the fast backend: it is ready as soon as it listens), 15 loads each way.\n")
+    report.append("| measure | median ms | max ms |")
+    report.append("|---|---|---|")
+    report.append(f"| backend alone: spawn to first 200 on /health (polled every 1 ms) | {statistics.median(direct_times) * 1000:.2f} | {max(direct_times) * 1000:.2f} |")
+    report.append(f"| through vramd: request to first byte, model unloaded | {statistics.median(vramd_times) * 1000:.2f} | {max(vramd_times) * 1000:.2f} |")
+    report.append(f"| **vramd's cold-load overhead** (target ≤ 50 ms) | **{cold_overhead:.2f}** | |")
+
+    # --- Swap: two models alternating where only one fits, quantum on and off ---------------
+    def swap_run(requests_quantum):
+        config = {
+            "listen": "127.0.0.1:0",
+            "queue": {"max": 1000},
+            "devices": [{"id": "sim", "kind": "simulated", "capacity": "1GiB"}],
+            "policy": {"min_residency": "0s", "swap_quantum": {"requests": requests_quantum, "time": "2s"}},
+            "models": {name: {"memory": "600MiB", "max_concurrency": 1,
+                              "backend": {"type": "process", "command": [backend_binary, "${PORT}"]}}
+                       for name in ("left", "right")},
+        }
+        process, base, _ = start_vramd(config, f"swap{requests_quantum}")
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda i: post(base, "/v1/chat/completions", {"model": "left" if i % 2 else "right"}), range(200)))
+        elapsed = time.monotonic() - t0
+        swaps = status(base)["scheduler"]["swaps"]
+        process.terminate()
+        process.wait(timeout=30)
+        return elapsed, swaps
+
+    on_time, on_swaps = swap_run(4)
+    off_time, off_swaps = swap_run(0)
+    report.append("\n## Swap\n")
+    report.append("Two `process` models of 600 MiB on a 1 GiB simulated device, 200 requests alternating between them "
+                  "from 8 concurrent clients.\n")
+    report.append("| swap quantum | total s | swaps |")
+    report.append("|---|---|---|")
+    report.append(f"| 4 requests / 2 s | {on_time:.2f} | {on_swaps} |")
+    report.append(f"| off | {off_time:.2f} | {off_swaps} |")
+    report.append(f"| ratio on/off | {on_time / off_time:.2f}× | {on_swaps / max(1, off_swaps):.2f}× |")
+
+    report.append("\n## Daemon\n")
+    report.append("| measure | value |")
+    report.append("|---|---|")
+    report.append(f"| start to ready (exec to listening) | {start_to_ready * 1000:.0f} ms |")
+    report.append(f"| idle RSS after one request | {idle_rss_kib / 1024:.1f} MiB |")
+finally:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+print("\n".join(report))
