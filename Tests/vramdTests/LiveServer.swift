@@ -35,7 +35,9 @@ final class LiveProcess: @unchecked Sendable {
                     let chunk = handle.availableData
                     if chunk.isEmpty { break }
                     seen.append(chunk)
-                    found = String(decoding: seen, as: UTF8.self).split(separator: "\n").first { $0.contains(marker) }.map(String.init)
+                    // Whole lines only: an unbuffered child may write one line in several pieces.
+                    let lines = String(decoding: seen, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+                    found = lines.first { $0.contains(marker) }.map(String.init)
                 }
                 _ = FileManager.default.createFile(atPath: outputPath, contents: seen)
                 continuation.resume(returning: found)
@@ -59,15 +61,25 @@ final class LiveProcess: @unchecked Sendable {
 
     var errors: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
-    /// SIGTERM, then waits for the exit; returns the exit status.
+    /// SIGTERM, then waits for the exit (SIGKILL after `grace`); returns the exit status.
+    ///
+    /// The child inherits the test runner's blocked signals, SIGTERM among them: a program that
+    /// does not unblock it (as vramd's signal handling and our Python scripts do) would never
+    /// end, and `waitUntilExit` would spin forever.
     @discardableResult
-    func stop() -> Int32 {
+    func stop(grace: Duration = .seconds(20)) -> Int32 {
         if process.isRunning { process.terminate() }
+        let deadline = ContinuousClock.now.advanced(by: grace)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+        if process.isRunning {
+            Issue.record("pid \(process.processIdentifier) ignored SIGTERM for \(grace); killed")
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
         return process.terminationStatus
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
 struct LiveError: Error, CustomStringConvertible {

@@ -11,6 +11,7 @@ Every request is printed on stdout (a process backend's log), and "listening <po
 """
 import argparse
 import json
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,9 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--gated", action="store_true")
 parser.add_argument("--name", default="backend")
 args = parser.parse_args()
+# A test runner's threads block SIGTERM and children inherit the mask: unblock it, so that
+# terminating this process (the test, or vramd for a process backend) ends it.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 gate = threading.Event()
 if not args.gated:
     gate.set()
@@ -29,7 +33,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *values):
-        print(args.name, "request", self.command, self.path, flush=True)
+        print(f"{args.name} request {self.command} {self.path}", flush=True)
 
     def reply(self, status, body):
         data = json.dumps(body).encode()
@@ -84,7 +88,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-print(args.name, "listening", server.server_address[1], flush=True)
+print(f"{args.name} listening {server.server_address[1]}", flush=True)
 try:
     server.serve_forever()
 except KeyboardInterrupt:
