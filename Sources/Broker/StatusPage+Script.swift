@@ -66,6 +66,7 @@ function render(report) {
   const s = report.scheduler;
   document.getElementById("summary").textContent =
     `requests ${s.requests} · loads ${s.loads} · swaps ${s.swaps} · 429s ${s.rejected_queue_full} · ` +
+    `evictions ${Object.entries(s.evictions).map(([rule, n]) => rule + " " + n).join(", ") || "0"} · ` +
     `queue wait p50 ${s.queue_wait.p50.toFixed(2)}s p99 ${s.queue_wait.p99.toFixed(2)}s · load p50 ${s.load_time.p50.toFixed(1)}s p99 ${s.load_time.p99.toFixed(1)}s`;
   const waitingModels = report.models.filter(m => m.queued > 0 || m.in_flight > 0);
   const queue = document.getElementById("queue");

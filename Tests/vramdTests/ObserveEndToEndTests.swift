@@ -135,6 +135,8 @@ import Testing
         #expect(evict["bytes"] as? String == "\(6 * Self.gib)" && evict["for"] as? String == "beta")
         let swap = try #require(lines.first { $0["message"] as? String == "swap" }?["metadata"] as? [String: Any])
         #expect(swap["model"] as? String == "beta" && swap["evicted"] as? String == "alpha" && swap["bytes"] as? String == "\(5 * Self.gib)")
-        #expect(lines.contains { $0["message"] as? String == "load" && ($0["metadata"] as? [String: Any])?["model"] as? String == "gamma" })
+        let loads = lines.filter { $0["message"] as? String == "load" }.compactMap { $0["metadata"] as? [String: Any] }
+        #expect(loads.map { $0["model"] as? String } == ["alpha", "beta", "gamma"])
+        #expect(loads.map { $0["bytes"] as? String } == ["\(6 * Self.gib)", "\(5 * Self.gib)", "\(Self.gib)"])
     }
 }
