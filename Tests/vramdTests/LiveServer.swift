@@ -79,6 +79,12 @@ final class LiveProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// SIGKILL, for a program that has no reason to handle SIGTERM (`vramd status --watch`).
+    func forceStop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 

@@ -114,6 +114,11 @@ import Testing
 
         // A process backend's output, then followed as it grows.
         #expect(try await broker.post("/v1/models/gamma/load").status == 200)
+        // --watch redraws on each event; a new subscriber is sent the last ones, so the load
+        // just made is the last event it shows.
+        let (watch, _) = try await LiveProcess.start(CommandRunner.binary.path, ["status", "--url", broker.url, "--watch"],
+                                                     in: directory, name: "watch", waitingFor: "last event: loaded gamma")
+        watch.forceStop()
         let logs = try await broker.get("/v1/models/gamma/logs?follow=false")
         #expect(logs.status == 200 && logs.body.contains("gamma listening"), "\(logs.body)")
         let tail = try await broker.stream("/v1/models/gamma/logs?lines=1")
