@@ -62,7 +62,8 @@ import Testing
 
     /// With `auth`, the page itself is public (it holds no data) and everything it fetches needs
     /// the token: without one it shows the token form and no data; given one through the link's
-    /// fragment it stores it and every call it makes (status, events, load/unload) sends it.
+    /// fragment it stores it and every call it makes (status, events, load/unload) sends it. The
+/// button is clicked through the DevTools protocol (`Scripts/page_action.py`).
     @Test(.timeLimit(.minutes(3)))
     func behindTheTokenThePageAsksForItAndThenUsesIt() async throws {
         guard let browser = Chromium.binary else { return }
@@ -85,6 +86,15 @@ import Testing
         let open = HTMLTags(try Chromium.dumpDOM(browser, broker.url + "/#token=\(Self.token)", in: directory))
         #expect(open.with("id", "auth").first?["hidden"] != nil)
         Self.expectPage(open, matches: report)
+
+        // gamma's load button, clicked in the browser: the page's call carries the token.
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/page_action.py").path
+        let click = try CommandRunner.run(executable: URL(fileURLWithPath: LiveBroker.python),
+                                          [script, browser.path, broker.url + "/#token=\(Self.token)", "gamma", "load", directory + "/chromium-click"])
+        #expect(click.status == 0, "\(click.stderr)")
+        let shown = try JSONSerialization.jsonObject(with: Data(click.stdout.utf8)) as? [String: String]
+        #expect(shown == ["before": "unloaded", "state": "ready", "problem": ""], "\(click.stdout)")
+        #expect(try await broker.status(token: Self.token).models.first { $0.id == "gamma" }?.state == .ready)
     }
 
     /// The device bars and model rows of the rendered page against `report`.
