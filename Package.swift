@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The pure core: no I/O, no clock reads, no dependencies.
@@ -53,6 +55,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -62,6 +66,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -85,20 +91,36 @@ let package = Package(
             // The test HTTP server is a Python program run as a real process, not compiled.
             exclude: ["Servers"]
         ),
-        // Runs the built `vramd serve` against real backend processes (Python servers, not compiled).
+        // Unit tests of the broker's parts, and `vramd serve` run against real backend processes
+        // (Python servers, not compiled).
         .testTarget(
             name: "BrokerTests",
             dependencies: [
-                "Broker", "VRAMConfig", "VRAMPolicy", "Backends", "Devices", "vramd",
+                "Broker", "VRAMConfig", "VRAMPolicy", "Devices", "Backends", "vramd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Servers"]
         ),
-        // Depends on the executable so `swift test` builds the binary the CLI tests run.
         .testTarget(name: "SoakTests", dependencies: ["Broker", "Backends", "Devices", "VRAMConfig", "VRAMPolicy"]),
-        .testTarget(name: "vramdTests", dependencies: ["vramd", "VRAMConfig"], exclude: ["Scripts"]),
+        // Depends on the executable so `swift test` builds the binary the CLI tests run.
+        .testTarget(
+            name: "vramdTests",
+            dependencies: [
+                "vramd", "VRAMConfig", "Broker",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Scripts"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,7 +14,7 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     let config: Config
     do {
-        config = try ConfigParser.parse(yaml: text, file: "fuzz.yaml")
+        config = try Config.parse(yaml: text, file: "fuzz.yaml")
     } catch {
         // Every error must say which file it is about.
         precondition(error.errors.allSatisfy { $0.file == "fuzz.yaml" }, "an error lost its file: \(error)")

@@ -18,7 +18,7 @@ private let config: Config = {
           whisper: {kind: stt, memory: 2GiB}
           piper: {kind: tts, memory: 1GiB, aliases: [tts-1]}
         """
-    return try! ConfigParser.parse(yaml: yaml, file: "routing.yaml")
+    return try! Config.parse(yaml: yaml, file: "routing.yaml")
 }()
 private let names = config.models.map(\.id.rawValue) + config.models.flatMap(\.aliases)
 

@@ -35,12 +35,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// `auth: {token: …}`: every route but `/healthz` needs `Authorization: Bearer <token>`.
+/// `auth: {token: …}`: every route but `/healthz` and the page (`/`) needs `Authorization: Bearer <token>`.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path != "/healthz" else { return try await next(request, context) }
+        // The page itself holds no data; it asks for the token and sends it with every call.
+        guard request.uri.path != "/healthz" && request.uri.path != "/" else { return try await next(request, context) }
         let presented = request.headers[.authorization].map { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : "" } ?? ""
         // Compare in constant time so the token cannot be guessed a byte at a time.
         let a = Array(presented.utf8), b = Array(token.utf8)

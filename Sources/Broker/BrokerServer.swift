@@ -89,6 +89,7 @@ public struct BrokerServer: Sendable {
     public func router(settings: BrokerSettings) -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
+        router.middlewares.add(MetricsMiddleware())  // HTTP request counts and durations, through swift-metrics
         if case .token(let token) = settings.auth { router.middlewares.add(AuthMiddleware(token: token)) }
         Routes(scheduler: scheduler, proxy: Proxy(client: .proxy), settings: settings, reload: { try await self.reload() })
             .add(to: router)
@@ -101,7 +102,7 @@ public struct BrokerServer: Sendable {
     public func services(config: Config, onListening: @escaping @Sendable (String, Int) async -> Void) -> [any Service] {
         let app = Application(
             router: router(settings: config.broker),
-            server: .http1(additionalChannelHandlers: [ClientHangUp()]),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangUp()])),
             configuration: ApplicationConfiguration(address: .hostname(config.listen.host, port: config.listen.port), serverName: "vramd"),
             onServerRunning: { channel in
                 await onListening(config.listen.host, channel.localAddress?.port ?? config.listen.port)

@@ -28,7 +28,7 @@ struct Routes: Sendable {
     func add(to router: Router<BrokerRequestContext>) {
         router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
         router.get("/v1/models") { _, _ in try await self.listModels() }
-        router.get("/v1/status") { _, _ in try await self.status() }
+        addObservability(to: router)
         for path in Self.openAIRoutes {
             router.post(RouterPath(path)) { request, context in
                 try await self.routeByBody(request, context: context, backendPath: path)
@@ -75,6 +75,7 @@ struct Routes: Sendable {
         guard let model = try modelField(body, request: request) else {
             throw BrokerError.badRequest("the body names no model (a \"model\" field)")
         }
+        if let streamed = try await loadingFeedback(model: model, request: request, body: body, backendPath: backendPath) { return streamed }
         let scheduler = self.scheduler, priority = Self.priority(request)
         let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
         let path = lease.config.paths[String(backendPath.dropFirst(4))] ?? backendPath
@@ -112,22 +113,6 @@ struct Routes: Sendable {
             return entry
         }
         return Self.json(["object": "list", "data": data])
-    }
-
-    private func status() async throws -> Response {
-        let models = await scheduler.models()
-        let stats = await scheduler.statistics
-        let ledger = await scheduler.currentLedger
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let devices = ledger.devices.map { device -> [String: Any] in
-            ["id": device.id.rawValue, "capacity": device.spec.capacity, "cushion": device.spec.cushion, "foreign": device.foreign,
-             "resident": device.residentBytes, "reserved": device.reservedBytes,
-             "free_for_planning": ledger.freeForPlanning(on: device.id)]
-        }
-        let modelsJSON = try JSONSerialization.jsonObject(with: encoder.encode(models))
-        let statsJSON = try JSONSerialization.jsonObject(with: encoder.encode(stats))
-        return Self.json(["devices": devices, "models": modelsJSON, "scheduler": statsJSON])
     }
 
     // MARK: Helpers

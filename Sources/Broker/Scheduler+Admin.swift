@@ -105,6 +105,7 @@ extension Scheduler {
                 try? ledger.markUnloaded(id)
                 runtimes[id]?.state = .failed
                 runtimes[id]?.lastError = "health check: \(health)"
+                observer.publish(.failed(id, "health check: \(health)"))
                 runtimes[id]?.healthFailures = 0
                 stats.backendFailures += 1
                 // Stop what is left of it (a hung process) so a reload starts clean.

@@ -30,6 +30,10 @@ public actor Scheduler {
     private var exitWatchers: [ModelID: Task<Void, Never>] = [:]
     private var shuttingDown = false
     var stats = SchedulerStats()
+    /// Requests waiting inside ``acquire(_:priority:)``, per model (`/v1/status`).
+    var waiting: [ModelID: Int] = [:]
+    /// Events and metrics (`/v1/events`, `/metrics`).
+    public nonisolated let observer = SchedulerObserver()
 
     /// - Parameters:
     ///   - footprint: the bytes to plan with for a model before it has been measured.
@@ -73,10 +77,12 @@ public actor Scheduler {
         if shuttingDown { throw BrokerError.shuttingDown() }
         guard queued < settings.queueMax else {
             stats.rejectedQueueFull += 1
+            observer.publish(.rejected(id, reason: "queue_full"))
             throw BrokerError.queueFull(id.rawValue, limit: settings.queueMax)
         }
         let priority = min(requested ?? runtime.config.priority, runtime.config.priority)
         queued += 1
+        waiting[id, default: 0] += 1
         stats.requests += 1
         sequence += 1
         let ticket = sequence
@@ -84,6 +90,7 @@ public actor Scheduler {
         let deadline = enqueued.advanced(by: settings.queueTimeout)
         defer {
             queued -= 1
+            if let count = waiting[id], count > 1 { waiting[id] = count - 1 } else { waiting[id] = nil }
             runtimes[id]?.dequeue(ticket)
         }
         var inLine = false
@@ -148,6 +155,7 @@ public actor Scheduler {
         if let runtime = runtimes[id], !runtime.pending.isEmpty, runtime.inFlight < runtime.config.maxConcurrency {
             notifyChange()
         }
+        observer.requestStarted(id, waited: waited)
         return Lease(scheduler: self, model: id, endpoint: runtimes[id]?.endpoint ?? "", config: runtimes[id]!.config)
     }
 
@@ -184,6 +192,7 @@ public actor Scheduler {
         let task = Task { try await self.performLoad(id) }
         runtimes[id]?.loadTask = task
         runtimes[id]?.state = .loading
+        observer.publish(.loadStarted(id))
         notifyChange()
         return task
     }
@@ -253,6 +262,12 @@ public actor Scheduler {
             stats.swaps += 1
             logger.info("evict", metadata: ["model": "\(eviction.model)", "bytes": "\(eviction.bytes)",
                                             "rule": "\(eviction.reason.rule)", "for": "\(id)"])
+            observer.publish(.evicted(eviction, for: id))
+        }
+        if !plan.evictions.isEmpty {
+            logger.info("swap", metadata: ["model": "\(id)", "bytes": "\(plan.bytes)", "device": "\(plan.device)",
+                                           "evicted": "\(plan.evictions.map(\.model.rawValue).joined(separator: ","))"])
+            observer.publish(.swap(plan))
         }
         runtimes[id]?.state = .loading
         runtimes[id]?.device = plan.device
@@ -295,6 +310,7 @@ public actor Scheduler {
             runtimes[id] = runtime
             stats.loads += 1
             stats.loadTime.record(started.duration(to: clock.now))
+            observer.publish(.loaded(id, on: plan.device, bytes: runtime.footprint, took: started.duration(to: clock.now)))
             watchExits(id, backend)
         } catch {
             try? ledger.markUnloaded(id)
@@ -313,6 +329,7 @@ public actor Scheduler {
         runtimes[id]?.state = .failed
         runtimes[id]?.lastError = message
         runtimes[id]?.endpoint = nil
+        observer.publish(.failed(id, message))
     }
 
     // MARK: Unloading
@@ -324,6 +341,7 @@ public actor Scheduler {
         }
         guard runtimes[id]?.state == .ready || runtimes[id]?.state == .failed else { return }
         logger.info("unload", metadata: ["model": "\(id)", "reason": "\(reason)"])
+        observer.publish(.unloaded(id, reason: reason))
         runtimes[id]?.state = .unloading
         // Its memory stays counted (and it cannot be chosen as a victim) until the backend has
         // really let go; plans meanwhile wait for it.

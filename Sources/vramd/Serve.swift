@@ -2,6 +2,8 @@ import ArgumentParser
 import Broker
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import VRAMConfig
 
@@ -17,15 +19,20 @@ extension VRAMD {
         @Option(help: "trace, debug, info, notice, warning, error or critical.")
         var logLevel: String = "info"
 
+        @Option(help: "plain, or json: one JSON object per line.")
+        var logFormat: String = "plain"
+
         func validate() throws {
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+            guard ["plain", "json"].contains(logFormat) else { throw ValidationError("unknown --log-format '\(logFormat)': plain or json") }
         }
 
         func run() async throws {
             let loaded = try loadConfigOrExit(config)
             let level = Logger.Level(rawValue: logLevel) ?? .info
+            let json = logFormat == "json"
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
                 handler.logLevel = level
                 return handler
             }
@@ -37,6 +44,8 @@ extension VRAMD {
                 printError("vramd: \(error)")
                 throw ExitCode(1)
             }
+            // Once, here only: libraries reporting through swift-metrics land in vramd's `/metrics`.
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: server.scheduler.observer.metrics.registry))
             let services = server.services(config: loaded) { host, port in
                 // Scripts and tests wait for this line (and learn the port when it was 0).
                 let line = "vramd listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)\n"

@@ -21,7 +21,7 @@ import VRAMConfig
         var parsed = 0
         for (name, data) in inputs {
             do {
-                let config = try ConfigParser.parse(yaml: String(decoding: data, as: UTF8.self), file: name)
+                let config = try Config.parse(yaml: String(decoding: data, as: UTF8.self), file: name)
                 parsed += 1
                 for model in config.models { #expect(config.model(named: model.id.rawValue)?.id == model.id) }
             } catch {
