@@ -101,8 +101,9 @@ public final class ChildProcess: Sendable {
                 // to pass it on so the exit report carries the last lines. A grandchild that keeps
                 // the pipe open must not delay the report, hence the bound.
                 _ = outputDone.wait(timeout: .now() + .milliseconds(100))
-                child.finish(status)
+                // onExit first: whoever waits for the exit must also see what onExit recorded.
                 onExit(pid, status)
+                child.finish(status)
             }
         } catch {
             // Without its threads the child cannot be watched: do not leave it running unseen.
