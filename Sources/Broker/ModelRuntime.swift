@@ -7,6 +7,11 @@ public enum ModelState: String, Sendable, Codable {
     case unloaded, loading, ready, unloading, failed
 }
 
+/// Why a model is loaded: a request asked for it, an admin call, or `preload: true` at start-up.
+public enum LoadReason: String, Sendable {
+    case request, admin, preload
+}
+
 /// What the scheduler knows about one configured model beyond the ledger.
 struct ModelRuntime: Sendable {
     var config: ModelConfig
@@ -16,6 +21,8 @@ struct ModelRuntime: Sendable {
     var device: DeviceID?
     var pid: Int32?
     var loadTask: Task<Void, any Error>?
+    /// Why the running load was started, for its log line and event.
+    var loadReason = LoadReason.request
     /// Requests waiting for this model (to load, or for a concurrency slot), served by
     /// priority, then FIFO.
     var pending: [Pending] = []

@@ -32,11 +32,11 @@ public struct ModelStatus: Sendable, Codable {
 
 extension Scheduler {
     /// Loads a model without a request (`POST /v1/models/{id}/load`, `preload: true`).
-    public func load(_ name: String) async throws {
+    public func load(_ name: String, reason: LoadReason = .admin) async throws {
         let id = try resolve(name)
         guard runtimes[id]?.backend != nil else { throw BrokerError.badRequest("model '\(id)' has no backend configured", model: id.rawValue) }
         if runtimes[id]?.state == .ready { return }
-        try await startLoad(id).value
+        try await startLoad(id, reason: reason).value
     }
 
     /// Unloads a model once its requests drain (`POST /v1/models/{id}/unload`).
@@ -118,7 +118,7 @@ extension Scheduler {
     /// Loads the models marked `preload: true`.
     public func preload() async {
         for model in config.models where model.preload {
-            do { try await load(model.id.rawValue) } catch { logger.error("preload failed", metadata: ["model": "\(model.id)", "error": "\(error)"]) }
+            do { try await load(model.id.rawValue, reason: .preload) } catch { logger.error("preload failed", metadata: ["model": "\(model.id)", "error": "\(error)"]) }
         }
     }
 

@@ -185,8 +185,9 @@ public actor Scheduler {
 
     /// Starts the load of `id`, or returns the one already running.
     @discardableResult
-    func startLoad(_ id: ModelID) -> Task<Void, any Error> {
+    func startLoad(_ id: ModelID, reason: LoadReason = .request) -> Task<Void, any Error> {
         if let task = runtimes[id]?.loadTask { return task }
+        runtimes[id]?.loadReason = reason
         // Unstructured on purpose: a load whose clients all left still completes; it is likely
         // to be asked for again.
         let task = Task { try await self.performLoad(id) }
@@ -287,7 +288,8 @@ public actor Scheduler {
         let cuda = config.device(plan.device).flatMap { $0.kind == .nvidia ? $0.index.map(String.init) : nil }
         let started = clock.now
         do {
-            logger.info("load", metadata: ["model": "\(id)", "device": "\(plan.device)", "bytes": "\(plan.bytes)"])
+            logger.info("load", metadata: ["model": "\(id)", "device": "\(plan.device)", "bytes": "\(plan.bytes)",
+                                           "reason": "\(runtimes[id]?.loadReason ?? .request)"])
             let loaded = try await backend.load(on: Placement(device: plan.device, probe: probe, cudaVisibleDevices: cuda))
             try? ledger.endRequest(id, at: now)
             var runtime = runtimes[id]!

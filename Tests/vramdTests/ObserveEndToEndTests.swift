@@ -143,5 +143,6 @@ import Testing
         let loads = lines.filter { $0["message"] as? String == "load" }.compactMap { $0["metadata"] as? [String: Any] }
         #expect(loads.map { $0["model"] as? String } == ["alpha", "beta", "gamma"])
         #expect(loads.map { $0["bytes"] as? String } == ["\(6 * Self.gib)", "\(5 * Self.gib)", "\(Self.gib)"])
+        #expect(loads.map { $0["reason"] as? String } == ["request", "request", "admin"])
     }
 }
