@@ -32,6 +32,14 @@ public protocol Backend: Sendable {
     /// Measures what the loaded model occupies on its device now; `nil` when not loaded or when
     /// the device cannot attribute memory.
     func measuredFootprint() async throws -> UInt64?
+
+    /// The root of the process tree this backend runs now, from the moment it is spawned (so
+    /// while it still loads); `nil` for backends that start no process of vramd's.
+    var processID: Int32? { get async }
+}
+
+extension Backend {
+    public var processID: Int32? { get async { nil } }
 }
 
 /// Who decides when a model is in memory.

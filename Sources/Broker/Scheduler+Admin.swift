@@ -72,11 +72,22 @@ extension Scheduler {
 
     private func refreshReading(of device: DeviceConfig) async {
         guard device.kind != .simulated, let probe = probes[device.id] else { return }
-        let residents = ledger.residents.filter { $0.device == device.id }
-        let managed = Set(residents.compactMap { runtimes[$0.id]?.pid })
-        // What the ledger holds here that no process of ours shows (an http backend's server,
-        // a process still starting): counted as ours, at its planned size, not as foreign.
-        let external = residents.filter { runtimes[$0.id]?.pid == nil }.reduce(UInt64(0)) { $0 + UInt64(max(0, $1.bytes)) }
+        var managed = Set<Int32>()
+        var external: UInt64 = 0
+        for resident in ledger.residents where resident.device == device.id {
+            // A process still loading counts by what its tree holds so far, like a loaded one.
+            // Counting it at its planned size instead hid as much of a stranger's memory
+            // until the load ended (the ledger holds the planned size for the planner anyway).
+            if let pid = runtimes[resident.id]?.pid {
+                managed.insert(pid)
+            } else if let pid = await runtimes[resident.id]?.backend?.processID {
+                managed.insert(pid)
+            } else {
+                // Memory no process of ours shows (an http backend's server, an Ollama model):
+                // counted as ours, at its planned size, not as foreign.
+                external += UInt64(max(0, resident.bytes))
+            }
+        }
         guard let account = try? await probe.account(cap: device.capacity.map { UInt64($0) }, managedRoots: managed,
                                                      externallyManaged: external) else { return }
         // Capacity − foreign must come out as min(cap, total − foreign).

@@ -55,4 +55,35 @@ struct DeviceReadingTests {
             }
         }
     }
+
+    @Test func aProcessStillLoadingDoesNotHideAnotherProgramsMemory() async throws {
+        try await TestBackend.with { backend in
+            try await withTemporaryDirectory { directory in
+                let gpu = try FakeGPU(in: directory, total: 16 * Self.gib, backend: backend, bytesPerModel: 6 * Self.gib)
+                try gpu.report(foreign: [(Self.foreignPID, 10 * Self.gib)])
+                try await Vramd.with("""
+                    devices: [{id: gpu0, kind: nvidia, cushion: 0B}]
+                    models:
+                      slow: {kind: llm, memory: 4GiB, backend: {type: process, load_timeout: 30s,
+                             command: \(TestPrograms.processCommand(["--ready-after", "4"]))}}
+                    """, environment: gpu.environment) { vramd in
+                    async let reply = vramd.chat("slow")
+                    try await vramd.waitForModel("slow", "loading") { $0["state"] as? String == "loading" }
+                    // Two readings taken while it loads (vramd reads the device every second).
+                    let readingsBefore = gpu.readings
+                    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+                    while gpu.readings < readingsBefore + 2 && ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    let status = try await vramd.status()
+                    let model = try await vramd.model("slow")
+                    #expect(model["state"] as? String == "loading", "the load ended before the readings: \(model)")
+                    // Its process holds nothing yet; the other program's 10 GiB are all foreign.
+                    let device = try #require((status["devices"] as? [[String: Any]])?.first)
+                    #expect(device.int("foreign") == Int(10 * Self.gib), "\(device)")
+                    #expect(try await reply.status == 200)
+                }
+            }
+        }
+    }
 }

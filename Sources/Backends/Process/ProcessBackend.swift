@@ -37,6 +37,8 @@ public actor ProcessBackend: Backend {
     private let logDirectory: String?
     private var running: Running?
 
+    public var processID: Int32? { running?.child.pid }
+
     /// - Parameters:
     ///   - model: the configured model this backend serves.
     ///   - configuration: the `process` backend settings.
