@@ -46,6 +46,14 @@ public final class EventBus: Sendable {
     ///
     /// The stream ends when the subscriber stops iterating or ``finishAll()`` is called.
     public func subscribe(after lastID: Int? = nil) -> AsyncStream<BrokerEvent> {
+        subscription(after: lastID).events
+    }
+
+    /// ``subscribe(after:)``, with a way for the subscriber to end the stream itself: after
+    /// `end()`, the events already published are still delivered, then the stream ends. A
+    /// subscriber that must see everything published before some point calls it at that point
+    /// and reads to the end.
+    public func subscription(after lastID: Int? = nil) -> (events: AsyncStream<BrokerEvent>, end: @Sendable () -> Void) {
         let (stream, continuation) = AsyncStream.makeStream(of: BrokerEvent.self, bufferingPolicy: .bufferingNewest(capacity * 2))
         let id = state.withLock { state in
             for event in state.ring where event.id > (lastID ?? 0) { continuation.yield(event) }
@@ -57,7 +65,7 @@ public final class EventBus: Sendable {
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
         }
-        return stream
+        return (stream, { continuation.finish() })
     }
 
     /// The number of live subscribers (tests wait for a subscription to be in place).

@@ -19,7 +19,7 @@ extension Routes {
         guard settings.loadingFeedback, backendPath == "/v1/chat/completions" || backendPath == "/v1/completions",
               Self.isStreamed(body), let model = await scheduler.modelNeedingLoad(name) else { return nil }
         // Only what happens from now on; subscribed before acquiring, so nothing is missed.
-        let events = scheduler.observer.events.subscribe(after: .max)
+        let events = scheduler.observer.events.subscription(after: .max)
         let priority = Self.priority(request)
         let scheduler = self.scheduler, proxy = self.proxy, headers = request.headers, query = Self.query(request)
         let body = ResponseBody { writer in
@@ -51,18 +51,20 @@ extension Routes {
     /// Waits for `acquire`, writing a comment for each event about `model` and one every two
     /// seconds meanwhile. Returns `nil` when the client went away (a lease obtained anyway is
     /// given back).
-    private static func waitWithFeedback(for model: String, events: AsyncStream<BrokerEvent>, writer: inout any ResponseBodyWriter,
+    private static func waitWithFeedback(for model: String, events: (events: AsyncStream<BrokerEvent>, end: @Sendable () -> Void),
+                                         writer: inout any ResponseBodyWriter,
                                          acquire: @escaping @Sendable () async throws -> Lease) async -> Result<Lease, any Error>? {
-        enum Update: Sendable { case note(String), done }
+        enum Update: Sendable { case note(String), acquired, eventsEnded }
         let (updates, output) = AsyncStream.makeStream(of: Update.self)
         let started = ContinuousClock.now
         return await withTaskGroup(of: Result<Lease, any Error>?.self) { group in
             group.addTask {
-                defer { output.yield(.done) }
+                defer { output.yield(.acquired) }
                 do { return .success(try await acquire()) } catch { return .failure(error) }
             }
             group.addTask {
-                for await event in events where event.model == model || event.target == model {
+                defer { output.yield(.eventsEnded) }
+                for await event in events.events where event.model == model || event.target == model {
                     output.yield(.note(event.summary))
                 }
                 return nil
@@ -73,13 +75,20 @@ extension Routes {
                 }
                 return nil
             }
-            var clientLeft = false
+            var clientLeft = false, acquired = false, eventsEnded = false
             for await update in updates {
-                guard case .note(let text) = update else { break }
-                do { try await writer.write(ServerSentEvents.comment(text)) } catch {
-                    clientLeft = true
-                    break
+                switch update {
+                case .note(let text):
+                    do { try await writer.write(ServerSentEvents.comment(text)) } catch { clientLeft = true }
+                case .acquired:
+                    // The load's own events (`loaded …`) were published before the lease was
+                    // handed out; ending the subscription here lets them all through first.
+                    acquired = true
+                    events.end()
+                case .eventsEnded:
+                    eventsEnded = true
                 }
+                if clientLeft || (acquired && eventsEnded) { break }
             }
             group.cancelAll()
             var outcome: Result<Lease, any Error>?
