@@ -37,6 +37,10 @@ extension VRAMD {
                 return handler
             }
             let logger = Logger(label: "vramd")
+            logger.info("starting", metadata: [
+                "config": "\(loaded.file)",
+                "tasks_run_on": EventLoopExecutor.installed.load(ordering: .relaxed) ? "event_loops" : "swift_pool",
+            ])
             let server: BrokerServer
             do {
                 server = try await BrokerServer.make(config: loaded, logger: logger)
