@@ -8,7 +8,7 @@ import VRAMConfig
 /// brought up to date from a ``StatusReport`` at each scrape: the scheduler's counters are the
 /// one source of truth, and a counter here only ever grows by what they grew by since the last
 /// scrape. `vramd serve` bootstraps swift-metrics with this same registry, so libraries that
-/// report through swift-metrics (Hummingbird's `MetricsMiddleware`) land in the same `/metrics`.
+/// report through swift-metrics (`HTTPMetricsMiddleware`) land in the same `/metrics`.
 public final class BrokerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let queueWait: DurationHistogram

@@ -89,9 +89,9 @@ public struct BrokerServer: Sendable {
     public func router(settings: BrokerSettings) -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
-        router.middlewares.add(MetricsMiddleware())  // HTTP request counts and durations, through swift-metrics
+        router.middlewares.add(HTTPMetricsMiddleware())
         if case .token(let token) = settings.auth { router.middlewares.add(AuthMiddleware(token: token)) }
-        Routes(scheduler: scheduler, proxy: Proxy(client: .proxy), settings: settings, reload: { try await self.reload() })
+        Routes(scheduler: scheduler, proxy: Proxy(clients: .shared), settings: settings, reload: { try await self.reload() })
             .add(to: router)
         return router
     }

@@ -1,17 +1,20 @@
 import AsyncHTTPClient
+import NIOCore
+import NIOPosix
 
 extension HTTPClient {
-    /// The client requests are proxied with. The shared client opens at most 8 connections to a
-    /// host and queues the rest out of sight, so a model with `max_concurrency` above 8 would
-    /// never get more than 8 requests at once; vramd's own queue is the only limit here. It also
-    /// passes redirects back to the client instead of following them.
-    static let proxy: HTTPClient = {
+    /// A client requests are proxied with, whose connections all live on `eventLoop`. The shared
+    /// client opens at most 8 connections to a host and queues the rest out of sight, so a model
+    /// with `max_concurrency` above 8 would never get more than 8 requests at once; vramd's own
+    /// queue is the only limit here. It also passes redirects back to the client instead of
+    /// following them.
+    static func proxy(on eventLoop: any EventLoop) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4096
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+        return HTTPClient(eventLoopGroupProvider: .shared(eventLoop), configuration: configuration)
+    }
 
     /// The client vramd talks to backends with (load, unload, health, hooks).
     ///
@@ -24,4 +27,31 @@ extension HTTPClient {
         configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
+}
+
+/// One proxy client per event loop of NIO's shared group.
+///
+/// A request is handled on its connection's event loop (see `EventLoopExecutor` in the `vramd`
+/// target). A single client puts its connections on any loop, and a request whose upstream
+/// connection sits on another loop crosses threads twice; picking the client of the loop the
+/// request runs on keeps the whole exchange on one thread.
+struct ProxyClients: Sendable {
+    private let clients: [ObjectIdentifier: HTTPClient]
+    private let fallback: HTTPClient
+
+    static let shared = ProxyClients(group: MultiThreadedEventLoopGroup.singleton)
+
+    init(group: MultiThreadedEventLoopGroup) {
+        var clients: [ObjectIdentifier: HTTPClient] = [:]
+        for loop in group.makeIterator() {
+            clients[ObjectIdentifier(loop)] = HTTPClient.proxy(on: loop)
+        }
+        self.clients = clients
+        fallback = clients.values.first ?? HTTPClient.proxy(on: group.next())
+    }
+
+    /// The client of the event loop the caller runs on, or any when it runs on none.
+    var current: HTTPClient {
+        MultiThreadedEventLoopGroup.currentEventLoop.flatMap { clients[ObjectIdentifier($0)] } ?? fallback
+    }
 }

@@ -9,13 +9,16 @@ import NIOHTTP1
 /// sent, or when the client goes away, which also cancels the upstream request. An event
 /// stream the backend breaks off ends with a `backend_failed` error event.
 struct Proxy: Sendable {
-    let client: HTTPClient
+    let clients: ProxyClients
 
     /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus ours.
     static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length", "authorization", "x-priority",
     ]
+
+    /// Answers up to this size with a `Content-Length` are read whole before they are passed on.
+    static let bufferedBodyLimit = 1 << 20
 
     enum Body: Sendable {
         case buffer(ByteBuffer)
@@ -37,7 +40,7 @@ struct Proxy: Sendable {
         let response: HTTPClientResponse
         do {
             // Generations can run for a long time; the client's own disconnect is what ends them.
-            response = try await client.execute(upstream, timeout: .hours(24))
+            response = try await clients.current.execute(upstream, timeout: .hours(24))
         } catch {
             await lease.release()
             if error is CancellationError { throw error }
@@ -50,6 +53,22 @@ struct Proxy: Sendable {
         let upstreamBody = response.body
         let isEventStream = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true
         let model = lease.model.rawValue
+        let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
+        if !isEventStream, let length = response.headers.first(name: "content-length").flatMap(Int.init), length <= Self.bufferedBodyLimit {
+            // A whole JSON answer of known, modest size is read before it is passed on: it then
+            // goes out with its head in one write instead of one write per part, and a backend
+            // that breaks off in the middle of it still gets the client a structured 502.
+            let body: ByteBuffer
+            do {
+                body = try await upstreamBody.collect(upTo: length)
+            } catch {
+                await lease.release()
+                if error is CancellationError { throw error }
+                throw BrokerError.backendFailed(model, detail: "\(model) broke off its answer: \(error)")
+            }
+            await lease.release()
+            return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: body))
+        }
         let responseBody = ResponseBody { writer in
             do {
                 var chunks = upstreamBody.makeAsyncIterator()
@@ -77,7 +96,6 @@ struct Proxy: Sendable {
             }
             await lease.release()
         }
-        return Response(status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
-                        headers: fields, body: responseBody)
+        return Response(status: status, headers: fields, body: responseBody)
     }
 }

@@ -89,6 +89,24 @@ struct ErrorTests {
         }
     }
 
+    @Test func aJSONAnswerCutShortAnswers502BackendFailed() async throws {
+        // A whole answer is read before it is passed on, so a backend that hangs up halfway
+        // through one still gets the client a structured error instead of a broken transfer.
+        try await TestBackend.with { backend in
+            try await Vramd.with("""
+                devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+                models:
+                  a: {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: "a"))}
+                """) { vramd in
+                let reply = try await vramd.chat("a", ["cut": true])
+                #expect(reply.status == 502 && reply.errorCode == "backend_failed", "\(reply)")
+                #expect(reply.error["model"] as? String == "a")
+                #expect(try await vramd.model("a").int("in_flight") == 0, "the slot is given back")
+                #expect(try await vramd.chat("a").status == 200, "the next request is served")
+            }
+        }
+    }
+
     @Test func aLoadThatFailsAnswers502BackendFailed() async throws {
         try await TestBackend.with(["--fail-load"]) { backend in
             try await Vramd.with("""

@@ -9,8 +9,9 @@ vramd did to it.
   POST /unload {"model"}    unloads it
   POST /open   {"gate"}     lets every request waiting on that gate go on (and later ones pass)
   POST /hook                records the JSON body (stands in for an on_pressure receiver)
-  POST /v1/chat/completions {"model", "tag", "gate", "delay", "stream", "chunks", "chunk_delay"}
-                            waits on `gate` (if any) and `delay` seconds, then answers; with
+  POST /v1/chat/completions {"model", "tag", "gate", "delay", "stream", "chunks", "chunk_delay", "cut"}
+                            waits on `gate` (if any) and `delay` seconds, then answers (with
+                            "cut", half an answer and a hang-up); with
                             --check-loaded a model that is not loaded is answered 409, so a request
                             vramd sends to an unloaded model shows up as a failure
 
@@ -22,6 +23,7 @@ It prints "listening <port>" once it accepts connections (--port 0 picks a free 
 import argparse
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -150,6 +152,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(body.get("delay", 0)))
             if body.get("stream"):
                 self.stream(model, tag, int(body.get("chunks", 5)), float(body.get("chunk_delay", 0.01)))
+            elif body.get("cut"):
+                self.cut(tag)
             else:
                 self.reply(200, {
                     "id": "chatcmpl-" + tag, "object": "chat.completion", "model": model, "served_by": args.name,
@@ -161,6 +165,19 @@ class Handler(BaseHTTPRequestHandler):
                 state["in_flight"] -= 1
                 state["finished"].append(tag)
             say("done", tag)
+
+    def cut(self, tag):
+        """Announces a whole JSON answer, sends half of it and hangs up, as a backend that
+        crashes while writing its answer would."""
+        data = json.dumps({"id": "chatcmpl-" + tag, "object": "chat.completion", "padding": "x" * 4096}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+        self.close_connection = True
 
     def stream(self, model, tag, chunks, chunk_delay):
         self.send_response(200)
