@@ -27,7 +27,7 @@ public actor Scheduler {
     private var loadingGroups: Set<String> = []
     private var servingOn: [DeviceID: Int] = [:]
     var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
-    private var exitWatchers: [ModelID: Task<Void, Never>] = [:]
+    var exitWatchers: [ModelID: Task<Void, Never>] = [:]
     private var shuttingDown = false
     var stats = SchedulerStats()
     /// Requests waiting inside ``acquire(_:priority:)``, per model (`/v1/status`).
@@ -327,7 +327,7 @@ public actor Scheduler {
         }
     }
 
-    private func fail(_ id: ModelID, _ message: String) {
+    func fail(_ id: ModelID, _ message: String) {
         runtimes[id]?.state = .failed
         runtimes[id]?.lastError = message
         runtimes[id]?.endpoint = nil
@@ -378,24 +378,6 @@ public actor Scheduler {
         runtimes[id]?.stale = false
         runtimes[id]?.endContention()
         stats.unloads += 1
-        notifyChange()
-    }
-
-    private func watchExits(_ id: ModelID, _ backend: any Backend) {
-        guard exitWatchers[id] == nil else { return }
-        exitWatchers[id] = Task {
-            for await exit in backend.exits where !exit.expected {
-                self.backendExited(id, exit)
-            }
-        }
-    }
-
-    private func backendExited(_ id: ModelID, _ exit: BackendExit) {
-        guard runtimes[id]?.state == .ready else { return }
-        logger.error("backend exited", metadata: ["model": "\(id)", "exit": "\(exit)"])
-        try? ledger.markUnloaded(id)
-        fail(id, "\(exit.status)" + (exit.lastLines.last.map { ": \($0)" } ?? ""))
-        stats.backendFailures += 1
         notifyChange()
     }
 
