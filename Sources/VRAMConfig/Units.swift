@@ -3,11 +3,17 @@ import VRAMPolicy
 
 /// Durations as people write them: `250ms`, `5s`, `10m`, `1h30m`, `0`, `1.5s`.
 public enum DurationText {
-    /// Parses a duration; `nil` when the text is not one.
+    /// The longest duration accepted: a hundred years. Longer ones are refused rather than
+    /// turned into nanoseconds that overflow (the config fuzzer found `777…730m`); "never
+    /// expire" is written `forever` where a setting allows it.
+    public static let longest: Duration = .seconds(100 * 365 * 24 * 3600)
+
+    /// Parses a duration; `nil` when the text is not one, or is longer than ``longest``.
     public static func parse(_ text: String) -> Duration? {
         let lower = text.trimmingCharacters(in: .whitespaces).lowercased()
         if lower == "0" { return .zero }
         var total: Duration = .zero
+        var totalSeconds = 0.0
         var rest = Substring(lower)
         guard !rest.isEmpty else { return nil }
         while !rest.isEmpty {
@@ -24,6 +30,8 @@ public enum DurationText {
             case "h": seconds = value * 3600
             default: return nil
             }
+            totalSeconds += seconds
+            guard totalSeconds.isFinite, totalSeconds <= Double(longest.components.seconds) else { return nil }
             total += .nanoseconds(Int64((seconds * 1e9).rounded()))
         }
         return total

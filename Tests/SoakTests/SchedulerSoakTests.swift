@@ -86,7 +86,8 @@ import VRAMPolicy
             logger: logger)
 
         let clients = 24
-        let perClient = Self.requests / clients
+        // Rounded up: the run sends at least the number of requests asked for.
+        let perClient = (Self.requests + clients - 1) / clients
         let names = config.models.map(\.id.rawValue)
         let reaper = Task {
             while !Task.isCancelled {
