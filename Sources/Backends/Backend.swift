@@ -14,7 +14,8 @@ public protocol Backend: Sendable {
     var management: BackendManagement { get }
 
     /// Every end of a process this backend started: unloads (``BackendExit/expected``) and
-    /// crashes alike, reported the moment the process is reaped.
+    /// crashes alike, reported as soon as the process is reaped and the backend no longer
+    /// counts it as loaded.
     var exits: AsyncStream<BackendExit> { get }
 
     /// Brings the model into memory on `placement` and returns once it serves requests.

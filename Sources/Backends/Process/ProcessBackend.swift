@@ -88,8 +88,12 @@ public actor ProcessBackend: Backend {
                         "pid": "\(pid)", "status": "\(status)", "last_output": "\(exit.lastLines.suffix(5).joined(separator: " | "))",
                     ])
                 }
-                exitContinuation.yield(exit)
-                Task { await self.forget(pid) }
+                // Reported once this backend has forgotten the process: whoever hears of the
+                // exit (the scheduler restarting a crashed model) must find it not loaded.
+                Task {
+                    await self.forget(pid)
+                    exitContinuation.yield(exit)
+                }
             })
         running = Running(child: child, port: port, placement: placement, output: output, stopRequested: stopRequested, treePIDs: [child.pid])
         logger.info("starting", metadata: ["pid": "\(child.pid)", "port": "\(port)", "device": "\(placement.device)"])
