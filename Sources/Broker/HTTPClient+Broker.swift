@@ -13,6 +13,9 @@ extension HTTPClient {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4096
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
+        // vramd installs no tracer; without this the client still wraps every request in a
+        // no-op span, which showed up in the proxy's profile.
+        configuration.tracing.tracer = nil
         return HTTPClient(eventLoopGroupProvider: .shared(eventLoop), configuration: configuration)
     }
 
