@@ -13,7 +13,6 @@ public enum DurationText {
         let lower = text.trimmingCharacters(in: .whitespaces).lowercased()
         if lower == "0" { return .zero }
         var total: Duration = .zero
-        var totalSeconds = 0.0
         var rest = Substring(lower)
         guard !rest.isEmpty else { return nil }
         while !rest.isEmpty {
@@ -30,9 +29,10 @@ public enum DurationText {
             case "h": seconds = value * 3600
             default: return nil
             }
-            totalSeconds += seconds
-            guard totalSeconds.isFinite, totalSeconds <= Double(longest.components.seconds) else { return nil }
+            // Each part is bounded before it becomes nanoseconds, so the conversion cannot trap.
+            guard seconds <= Double(longest.components.seconds) else { return nil }
             total += .nanoseconds(Int64((seconds * 1e9).rounded()))
+            guard total <= longest else { return nil }
         }
         return total
     }
