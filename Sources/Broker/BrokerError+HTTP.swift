@@ -12,6 +12,18 @@ extension BrokerError: HTTPResponseError {
     }
 }
 
+extension BrokerError {
+    /// A backend that could not be reached, or hung up before its answer began.
+    static func unreachable(_ lease: Lease, _ error: any Error) -> BrokerError {
+        backendUnreachable(lease.model.rawValue, detail: "\(lease.model) at \(lease.endpoint): \(error)")
+    }
+
+    /// A backend that broke off its answer after it began.
+    static func brokeOff(_ model: String, _ error: any Error) -> BrokerError {
+        backendFailed(model, detail: "\(model) broke off its answer: \(error)")
+    }
+}
+
 /// Turns every error a handler throws into the structured JSON body: ours as they are, the
 /// framework's (a body too large, an unknown route) into the matching code.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -42,12 +54,20 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // The page itself holds no data; it asks for the token and sends it with every call.
         guard request.uri.path != "/healthz" && request.uri.path != "/" else { return try await next(request, context) }
-        let presented = request.headers[.authorization].map { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : "" } ?? ""
+        guard BearerToken.allows(request.headers[.authorization], token: token) else { throw BrokerError.unauthorized }
+        return try await next(request, context)
+    }
+}
+
+/// The `auth` token check, shared by the middleware and the direct path.
+enum BearerToken {
+    /// Whether an `Authorization` header presents `token`.
+    static func allows(_ authorization: String?, token: String) -> Bool {
+        let presented = authorization.map { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : "" } ?? ""
         // Compare in constant time so the token cannot be guessed a byte at a time.
         let a = Array(presented.utf8), b = Array(token.utf8)
         var difference = UInt8(a.count == b.count ? 0 : 1)
         for i in 0..<min(a.count, b.count) { difference |= a[i] ^ b[i] }
-        guard difference == 0 else { throw BrokerError.unauthorized }
-        return try await next(request, context)
+        return difference == 0
     }
 }

@@ -13,7 +13,13 @@ import Synchronization
 /// a response whose length is known is recorded when the handler returns (its body goes out
 /// right after), and only a streamed one is wrapped and timed to its end.
 struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    private let cache = HTTPMetricsCache()
+    let cache: HTTPMetricsCache
+
+    /// - Parameter cache: shared with the direct path (``DirectProxy``), which records its
+    ///   requests in the same series.
+    init(cache: HTTPMetricsCache = HTTPMetricsCache()) {
+        self.cache = cache
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -43,7 +49,7 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// The metric objects, made once per method and per route, method and status.
-private final class HTTPMetricsCache: Sendable {
+final class HTTPMetricsCache: Sendable {
     struct Series: Sendable {
         let requests: Counter
         let errors: Counter

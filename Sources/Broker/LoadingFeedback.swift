@@ -30,7 +30,7 @@ extension Routes {
             guard let outcome else { return }  // the client left while waiting
             do {
                 let lease = try outcome.get()
-                let path = lease.config.paths[String(backendPath.dropFirst(4))] ?? backendPath
+                let path = ProxyRoute.openAI(backendPath).backendPath(for: lease.config)
                 let response = try await proxy.forward(lease, method: .post, path: path + query, headers: headers, body: .buffer(body))
                 guard (200..<300).contains(response.status.code) else {
                     // Drained so the lease is released; its text goes into the error.
@@ -41,7 +41,7 @@ extension Routes {
                 try await response.body.write(writer)
             } catch {
                 let failure = error as? BrokerError ?? BrokerError.backendFailed(model, detail: "\(error)")
-                try await writer.write(ByteBuffer(string: "data: \(String(decoding: failure.body, as: UTF8.self))\n\n"))
+                try await writer.write(ServerSentEvents.error(failure))
                 try await writer.finish(nil)
             }
         }

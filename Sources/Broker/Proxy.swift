@@ -44,7 +44,7 @@ struct Proxy: Sendable {
         } catch {
             await lease.release()
             if error is CancellationError { throw error }
-            throw BrokerError.backendUnreachable(lease.model.rawValue, detail: "\(lease.model) at \(lease.endpoint): \(error)")
+            throw BrokerError.unreachable(lease, error)
         }
         var fields = HTTPFields()
         for header in response.headers where !Self.hopByHop.contains(header.name.lowercased()) || header.name.lowercased() == "content-length" {
@@ -64,7 +64,7 @@ struct Proxy: Sendable {
             } catch {
                 await lease.release()
                 if error is CancellationError { throw error }
-                throw BrokerError.backendFailed(model, detail: "\(model) broke off its answer: \(error)")
+                throw BrokerError.brokeOff(model, error)
             }
             await lease.release()
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: body))
@@ -82,8 +82,7 @@ struct Proxy: Sendable {
                         // why, in a last event the client's SSE parser sees. Any other body can
                         // only be cut short, which the client sees as a broken transfer.
                         guard isEventStream else { throw error }
-                        let failure = BrokerError.backendFailed(model, detail: "\(model) broke off its answer: \(error)")
-                        try await writer.write(ByteBuffer(string: "data: " + String(decoding: failure.body, as: UTF8.self) + "\n\n"))
+                        try await writer.write(ServerSentEvents.error(.brokeOff(model, error)))
                         break
                     }
                     guard let chunk else { break }

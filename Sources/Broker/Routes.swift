@@ -14,29 +14,13 @@ struct Routes: Sendable {
     let settings: BrokerSettings
     let reload: @Sendable () async throws -> Void
 
-    /// The OpenAI routes, routed by the body's `model` field and passed on at the same path.
-    static let openAIRoutes = [
-        "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/audio/speech",
-        "/v1/audio/transcriptions", "/v1/audio/translations", "/v1/images/generations", "/v1/rerank",
-    ]
-
-    /// Where the facade's kinds go on a backend unless its `paths` say otherwise.
-    static let facadeDefaults: [ModelKind: String] = [
-        .llm: "/v1/chat/completions", .tts: "/v1/audio/speech", .stt: "/v1/audio/transcriptions", .image: "/v1/images/generations",
-    ]
-
     func add(to router: Router<BrokerRequestContext>) {
         router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
         router.get("/v1/models") { _, _ in try await self.listModels() }
         addObservability(to: router)
-        for path in Self.openAIRoutes {
-            router.post(RouterPath(path)) { request, context in
-                try await self.routeByBody(request, context: context, backendPath: path)
-            }
-        }
-        for kind in [ModelKind.llm, .tts, .stt, .image] {
-            router.post(RouterPath("/v1/\(kind.rawValue)")) { request, context in
-                try await self.facade(kind, request: request, context: context)
+        for route in ProxyRoute.openAIPaths.map(ProxyRoute.openAI) + ProxyRoute.facadeKinds.map(ProxyRoute.facade) {
+            router.post(RouterPath(route.path)) { request, context in
+                try await self.routeByBody(route, request: request, context: context)
             }
         }
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
@@ -70,27 +54,15 @@ struct Routes: Sendable {
 
     // MARK: Handlers
 
-    private func routeByBody(_ request: Request, context: BrokerRequestContext, backendPath: String) async throws -> Response {
+    private func routeByBody(_ route: ProxyRoute, request: Request, context: BrokerRequestContext) async throws -> Response {
         let body = try await collect(request)
-        guard let model = try modelField(body, request: request) else {
-            throw BrokerError.badRequest("the body names no model (a \"model\" field)")
-        }
-        if let streamed = try await loadingFeedback(model: model, request: request, body: body, backendPath: backendPath) { return streamed }
+        let model = try route.model(in: body, contentType: request.headers[.contentType], settings: settings)
+        if case .openAI(let path) = route,
+           let streamed = try await loadingFeedback(model: model, request: request, body: body, backendPath: path) { return streamed }
         let scheduler = self.scheduler, priority = Self.priority(request)
         let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
-        let path = lease.config.paths[String(backendPath.dropFirst(4))] ?? backendPath
-        return try await proxy.forward(lease, method: .post, path: path + Self.query(request), headers: request.headers, body: .buffer(body))
-    }
-
-    private func facade(_ kind: ModelKind, request: Request, context: BrokerRequestContext) async throws -> Response {
-        let body = try await collect(request)
-        guard let model = try modelField(body, request: request) ?? settings.routing[kind]?.rawValue else {
-            throw BrokerError.badRequest("no model in the body and no routing.\(kind.rawValue) in the config")
-        }
-        let scheduler = self.scheduler, priority = Self.priority(request)
-        let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
-        let path = lease.config.paths[kind.rawValue] ?? Self.facadeDefaults[kind] ?? "/"
-        return try await proxy.forward(lease, method: .post, path: path + Self.query(request), headers: request.headers, body: .buffer(body))
+        return try await proxy.forward(lease, method: .post, path: route.backendPath(for: lease.config) + Self.query(request),
+                                       headers: request.headers, body: .buffer(body))
     }
 
     private func upstream(_ request: Request, context: BrokerRequestContext) async throws -> Response {
@@ -127,23 +99,8 @@ struct Routes: Sendable {
         }
     }
 
-    private func modelField(_ body: ByteBuffer, request: Request) throws -> String? {
-        do {
-            return try RequestModel.find(in: Data(body.readableBytesView), contentType: request.headers[.contentType])
-        } catch RequestModel.Failure.notJSON {
-            throw BrokerError.badRequest("the body is not valid JSON")
-        } catch RequestModel.Failure.notAnObject {
-            throw BrokerError.badRequest("the body must be a JSON object")
-        } catch {
-            throw BrokerError.badRequest("\"model\" must be a string")
-        }
-    }
-
     /// `X-Priority: 0…4` lowers (never raises) a request's priority below its model's.
-    static func priority(_ request: Request) -> Int? {
-        guard let name = HTTPField.Name("X-Priority"), let text = request.headers[name] else { return nil }
-        return Int(text).map { min(max($0, 0), 4) }
-    }
+    static func priority(_ request: Request) -> Int? { ProxyRoute.priority(request.headers) }
 
     static func query(_ request: Request) -> String {
         request.uri.query.map { "?\($0)" } ?? ""

@@ -18,6 +18,12 @@ enum ServerSentEvents {
         ByteBuffer(string: text.split(separator: "\n", omittingEmptySubsequences: false).map { ": \($0)\n" }.joined() + "\n")
     }
 
+    /// An error in a stream whose status line is sent already: a `data:` line with the error
+    /// object, as OpenAI's streams report errors.
+    static func error(_ failure: BrokerError) -> ByteBuffer {
+        ByteBuffer(string: "data: " + String(decoding: failure.body, as: UTF8.self) + "\n\n")
+    }
+
     /// Streams `events` as SSE until the client leaves or vramd shuts down, with a comment
     /// every `heartbeat` so a dead connection is noticed even when nothing happens.
     static func body(_ events: AsyncStream<BrokerEvent>, heartbeat: Duration = .seconds(15)) -> ResponseBody {
