@@ -78,6 +78,7 @@ public final class BrokerMetrics: Sendable {
 
         let stats = report.scheduler
         advance(MetricNames.requests, [], to: stats.requests, &exported.counters)
+        advance(MetricNames.directRequests, [], to: stats.direct, &exported.counters)
         advance(MetricNames.loads, [], to: stats.loads, &exported.counters)
         advance(MetricNames.loadFailures, [], to: stats.loadFailures, &exported.counters)
         advance(MetricNames.unloads, [], to: stats.unloads, &exported.counters)

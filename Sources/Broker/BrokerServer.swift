@@ -87,9 +87,13 @@ public struct BrokerServer: Sendable {
 
     /// The router with every route and middleware.
     public func router(settings: BrokerSettings) -> Router<BrokerRequestContext> {
+        router(settings: settings, metrics: HTTPMetricsCache())
+    }
+
+    func router(settings: BrokerSettings, metrics: HTTPMetricsCache) -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
-        router.middlewares.add(HTTPMetricsMiddleware())
+        router.middlewares.add(HTTPMetricsMiddleware(cache: metrics))
         if case .token(let token) = settings.auth { router.middlewares.add(AuthMiddleware(token: token)) }
         Routes(scheduler: scheduler, proxy: Proxy(clients: .shared), settings: settings, reload: { try await self.reload() })
             .add(to: router)
@@ -100,10 +104,12 @@ public struct BrokerServer: Sendable {
     /// (it stops them in reverse: the server stops accepting and drains first, then the
     /// scheduler unloads what vramd loaded).
     public func services(config: Config, onListening: @escaping @Sendable (String, Int) async -> Void) -> [any Service] {
+        let metrics = HTTPMetricsCache(), serverName = "vramd"
+        let direct = DirectProxy(scheduler: scheduler, settings: config.broker, metrics: metrics, serverName: serverName)
         let app = Application(
-            router: router(settings: config.broker),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangUp()])),
-            configuration: ApplicationConfiguration(address: .hostname(config.listen.host, port: config.listen.port), serverName: "vramd"),
+            router: router(settings: config.broker, metrics: metrics),
+            server: .http1(configuration: .init(additionalChannelHandlers: [DirectProxyHandler(shared: direct), ClientHangUp()])),
+            configuration: ApplicationConfiguration(address: .hostname(config.listen.host, port: config.listen.port), serverName: serverName),
             onServerRunning: { channel in
                 await onListening(config.listen.host, channel.localAddress?.port ?? config.listen.port)
             },

@@ -23,6 +23,9 @@ enum MetricNames {
 
     // Counters, brought up to the scheduler's own counts at each scrape.
     static var requests: MetricNameDescriptor { name("requests", unit: "total", "Requests that asked the scheduler for a model.") }
+    static var directRequests: MetricNameDescriptor {
+        name("direct_requests", unit: "total", "Requests admitted at once and proxied on the connection's own thread, without the framework's handlers.")
+    }
     static var loads: MetricNameDescriptor { name("loads", unit: "total", "Models loaded.") }
     static var modelLoads: MetricNameDescriptor { name("model_loads", unit: "total", "Loads of each model.") }
     static var loadFailures: MetricNameDescriptor { name("load_failures", unit: "total", "Loads that failed.") }

@@ -21,14 +21,14 @@ public actor Scheduler {
     let logger: Logger
     let clock = ContinuousClock()
     let origin: ContinuousClock.Instant
-    private var queued = 0
+    var queued = 0
     var sequence = 0
     private var loadingDevices: Set<DeviceID> = []
     private var loadingGroups: Set<String> = []
     private var servingOn: [DeviceID: Int] = [:]
     var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
     var exitWatchers: [ModelID: Task<Void, Never>] = [:]
-    private var shuttingDown = false
+    var shuttingDown = false
     var stats = SchedulerStats()
     /// Requests waiting inside ``acquire(_:priority:)``, per model (`/v1/status`).
     var waiting: [ModelID: Int] = [:]
@@ -138,7 +138,7 @@ public actor Scheduler {
         }
     }
 
-    private func startRequest(_ id: ModelID, waited: Duration) -> Lease {
+    func startRequest(_ id: ModelID, waited: Duration) -> Lease {
         runtimes[id]?.inFlight += 1
         runtimes[id]?.servedSinceLoad += 1
         if runtimes[id]?.contentionSince != nil {
@@ -170,7 +170,7 @@ public actor Scheduler {
         notifyChange()
     }
 
-    private func deviceSlotFree(_ device: DeviceID?) -> Bool {
+    func deviceSlotFree(_ device: DeviceID?) -> Bool {
         guard let device, config.device(device)?.serialize == true else { return true }
         return (servingOn[device] ?? 0) == 0
     }

@@ -1,6 +1,8 @@
 /// Counters and latencies of the scheduler (`/v1/status`).
 public struct SchedulerStats: Sendable, Codable {
     public var requests = 0
+    /// Requests admitted at once and proxied on the direct path (``DirectProxyHandler``).
+    public var direct = 0
     public var loads = 0
     public var loadFailures = 0
     public var unloads = 0
@@ -15,7 +17,7 @@ public struct SchedulerStats: Sendable, Codable {
     public var loadTime = LatencySamples()
 
     enum CodingKeys: String, CodingKey {
-        case requests, loads, unloads, evictions, swaps
+        case requests, direct, loads, unloads, evictions, swaps
         case loadFailures = "load_failures", rejectedQueueFull = "rejected_queue_full", queueTimeouts = "queue_timeouts"
         case backendFailures = "backend_failures", queueWait = "queue_wait", loadTime = "load_time"
     }

@@ -112,6 +112,8 @@ public struct StatusReport: Sendable, Codable, Equatable {
     /// The scheduler's counters since it started.
     public struct Stats: Sendable, Codable, Equatable {
         public var requests: Int
+        /// Requests admitted at once and proxied on the direct path.
+        public var direct: Int
         public var loads: Int
         public var loadFailures: Int
         public var unloads: Int
@@ -126,13 +128,14 @@ public struct StatusReport: Sendable, Codable, Equatable {
         public var loadTime: Latency
 
         enum CodingKeys: String, CodingKey {
-            case requests, loads, unloads, evictions, swaps
+            case requests, direct, loads, unloads, evictions, swaps
             case loadFailures = "load_failures", rejectedQueueFull = "rejected_queue_full", queueTimeouts = "queue_timeouts"
             case backendFailures = "backend_failures", queueWait = "queue_wait", loadTime = "load_time"
         }
 
         init(_ stats: SchedulerStats) {
             requests = stats.requests
+            direct = stats.direct
             loads = stats.loads
             loadFailures = stats.loadFailures
             unloads = stats.unloads

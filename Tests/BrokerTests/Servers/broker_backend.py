@@ -39,6 +39,8 @@ parser.add_argument("--fail-load", action="store_true")
 parser.add_argument("--check-loaded", action="store_true")
 parser.add_argument("--load-mib", type=int, default=0)
 parser.add_argument("--pid-dir")
+parser.add_argument("--drop-reused", action="store_true",
+                    help="hang up, without an answer, on a chat request that arrives on a kept-alive connection")
 args = parser.parse_args()
 
 started = time.monotonic()
@@ -137,6 +139,13 @@ class Handler(BaseHTTPRequestHandler):
     def chat(self, body):
         model = body.get("model")
         tag = str(body.get("tag", ""))
+        self.chats = getattr(self, "chats", 0) + 1
+        if args.drop_reused and self.chats > 1:
+            # As a backend does that closes an idle connection just as the next request arrives.
+            say("dropped", tag)
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
         with lock:
             if args.check_loaded and model not in state["loaded"]:
                 loaded = sorted(state["loaded"])

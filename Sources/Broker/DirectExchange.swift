@@ -1,0 +1,195 @@
+import Dispatch
+import HTTPTypes
+import Metrics
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// One request on the direct path, from the lease to the last byte of its answer: it sends the
+/// request to the backend over a pooled connection and writes the answer to the client as
+/// ``Proxy`` would (the same headers passed on, whole JSON answers in one write, streams as they
+/// come, the same structured errors), all on the client connection's event loop.
+final class DirectExchange: UpstreamReceiver {
+    let request: HTTPRequest
+    let route: ProxyRoute
+    let body: ByteBuffer
+    let model: String
+    /// When the request's head arrived, for its duration in the request metrics.
+    let started: UInt64
+
+    private let shared: DirectProxy
+    private let context: ChannelHandlerContext
+    private let done: (DirectExchange) -> Void
+    private var lease: Lease?
+    private var target: UpstreamTarget?
+    private var connection: UpstreamConnection?
+    private var tries = 0
+    private var response: HTTPResponse?
+    /// The answer so far, when it is read whole before it is passed on.
+    private var whole: ByteBuffer?
+    private var isEventStream = false
+    private var active: Meter?
+    private(set) var finished = false
+    /// The last write of the answer, once it is made: a connection is closed only after it.
+    private(set) var lastWrite: EventLoopFuture<Void>?
+
+    init(request: HTTPRequest, route: ProxyRoute, body: ByteBuffer, model: String, started: UInt64, shared: DirectProxy,
+         context: ChannelHandlerContext, done: @escaping (DirectExchange) -> Void) {
+        self.request = request
+        self.route = route
+        self.body = body
+        self.model = model
+        self.started = started
+        self.shared = shared
+        self.context = context
+        self.done = done
+    }
+
+    /// Sends the request to the backend `lease` points at.
+    func start(_ lease: Lease, target: UpstreamTarget) {
+        self.lease = lease
+        self.target = target
+        active = shared.metrics.active(request.method)
+        active?.increment()
+        send()
+    }
+
+    private func send() {
+        guard let lease, let target else { return }
+        tries += 1
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue),
+                                   uri: target.prefix + route.backendPath(for: lease.config) + query)
+        for field in request.headerFields where !Proxy.hopByHop.contains(field.name.canonicalName) && field.name != .expect {
+            head.headers.add(name: field.name.rawName, value: field.value)
+        }
+        head.headers.add(name: "Host", value: target.authority)
+        head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+        shared.pools.pool(for: context.eventLoop).withConnection(to: target) { result in
+            switch result {
+            case .success(let connection):
+                guard !self.finished else { return connection.abort() }
+                self.connection = connection
+                connection.send(head, body: self.body, to: self)
+            case .failure(let error):
+                guard !self.finished else { return }
+                self.answer(.unreachable(lease, error))
+            }
+        }
+    }
+
+    private var query: String {
+        guard let path = request.path, let mark = path.firstIndex(of: "?") else { return "" }
+        return String(path[mark...])
+    }
+
+    // MARK: The answer
+
+    func upstreamHead(_ head: HTTPResponseHead) {
+        var fields = HTTPFields()
+        for header in head.headers {
+            let name = header.name.lowercased()
+            guard !Proxy.hopByHop.contains(name) || name == "content-length", let field = HTTPField.Name(header.name) else { continue }
+            fields.append(HTTPField(name: field, value: header.value))
+        }
+        fields[.date] = HTTPDate.now
+        fields[.server] = shared.serverName
+        let response = HTTPResponse(status: .init(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase), headerFields: fields)
+        self.response = response
+        isEventStream = head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true
+        if !isEventStream, let length = head.headers.first(name: "content-length").flatMap(Int.init), length <= Proxy.bufferedBodyLimit {
+            // As in ``Proxy``: one write for head and body, and a structured 502 if it breaks off.
+            whole = context.channel.allocator.buffer(capacity: length)
+        } else {
+            context.writeAndFlush(NIOAny(HTTPResponsePart.head(response)), promise: nil)
+        }
+    }
+
+    func upstreamBody(_ body: ByteBuffer) {
+        if whole != nil {
+            whole!.writeImmutableBuffer(body)
+        } else {
+            context.writeAndFlush(NIOAny(HTTPResponsePart.body(body)), promise: nil)
+        }
+    }
+
+    func upstreamEnd() {
+        connection = nil
+        releaseLease()
+        if let response, let whole {
+            context.write(NIOAny(HTTPResponsePart.head(response)), promise: nil)
+            context.write(NIOAny(HTTPResponsePart.body(whole)), promise: nil)
+        }
+        lastWrite = context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)))
+        finish(status: response?.status ?? .ok, failed: false)
+    }
+
+    func upstreamFailed(_ error: any Error) {
+        let reused = connection?.reused ?? false
+        connection = nil
+        guard let lease, !finished else { return }
+        if response == nil {
+            // A kept-alive connection the backend closed as it was picked: nothing was answered,
+            // so the request goes once more on a new connection, as nginx does.
+            if reused && tries == 1 { return send() }
+            return answer(.unreachable(lease, error))
+        }
+        if whole != nil { return answer(.brokeOff(model, error)) }
+        releaseLease()
+        if isEventStream {
+            // The status is sent; the stream can still say why it ends.
+            context.write(NIOAny(HTTPResponsePart.body(ServerSentEvents.error(.brokeOff(model, error)))), promise: nil)
+            lastWrite = context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)))
+        } else {
+            // Any other body can only be cut short, which the client sees as a broken transfer.
+            context.close(promise: nil)
+        }
+        finish(status: response?.status ?? .badGateway, failed: false)
+    }
+
+    /// Answers with one of vramd's own errors instead of the backend's answer.
+    private func answer(_ error: BrokerError) {
+        releaseLease()
+        let body = ByteBuffer(bytes: error.body)
+        var fields: HTTPFields = [.contentType: "application/json", .contentLength: String(body.readableBytes)]
+        if let retryAfter = error.retryAfter { fields[.retryAfter] = "\(retryAfter)" }
+        fields[.date] = HTTPDate.now
+        fields[.server] = shared.serverName
+        context.write(NIOAny(HTTPResponsePart.head(HTTPResponse(status: .init(code: error.statusCode), headerFields: fields))), promise: nil)
+        context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
+        lastWrite = context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)))
+        finish(status: .init(code: error.statusCode), failed: true)
+    }
+
+    // MARK: The client
+
+    /// Stops reading a stream while the client cannot take more of it.
+    func clientWritable(_ writable: Bool) {
+        connection?.setReading(writable)
+    }
+
+    /// The client went away: the backend's connection is closed, which ends its work.
+    func abort() {
+        guard !finished else { return }
+        connection?.abort()
+        connection = nil
+        releaseLease()
+        finish(status: response?.status ?? .internalServerError, failed: response == nil)
+    }
+
+    private func releaseLease() {
+        guard let lease else { return }
+        self.lease = nil
+        Task { await lease.release() }
+    }
+
+    private func finish(status: HTTPResponse.Status, failed: Bool) {
+        guard !finished else { return }
+        finished = true
+        if let active {
+            let series = shared.metrics.series(route: route.path, method: request.method, status: status)
+            if failed { series.errors.increment() }
+            series.record(since: started, active: active)
+        }
+        done(self)
+    }
+}

@@ -1,0 +1,227 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A plain-HTTP backend as the direct path reaches it: host, port, and the path its endpoint
+/// puts in front of every request path.
+struct UpstreamTarget: Hashable, Sendable {
+    let host: String
+    let port: Int
+    /// What a `Host` header says: the endpoint's authority as written.
+    let authority: String
+    let prefix: String
+
+    /// Reads `http://host[:port][/prefix]`. Anything else (`https`, user info) is `nil`, and such
+    /// a backend is left to the framework's client.
+    init?(endpoint: String) {
+        guard endpoint.hasPrefix("http://") else { return nil }
+        var authority = endpoint.dropFirst(7)
+        var prefix = ""
+        if let slash = authority.firstIndex(of: "/") {
+            prefix = String(authority[slash...])
+            authority = authority[..<slash]
+        }
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        var host = authority, port = 80
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let rest = authority[authority.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()) else { return nil }
+                port = number
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            guard let number = Int(authority[authority.index(after: colon)...]) else { return nil }
+            host = authority[..<colon]
+            port = number
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        self.host = String(host)
+        self.port = port
+        self.authority = String(authority)
+        self.prefix = prefix
+    }
+}
+
+/// Who hears one exchange's answer from an ``UpstreamConnection``, on its event loop.
+protocol UpstreamReceiver: AnyObject {
+    func upstreamHead(_ head: HTTPResponseHead)
+    func upstreamBody(_ body: ByteBuffer)
+    func upstreamEnd()
+    /// The connection failed or closed before the answer ended.
+    func upstreamFailed(_ error: any Error)
+}
+
+/// The backend closed the connection before its answer ended.
+struct UpstreamClosed: Error, CustomStringConvertible {
+    var description: String { "the connection closed before the answer ended" }
+}
+
+/// One keep-alive HTTP/1.1 connection to a backend, carrying one exchange at a time. Like every
+/// handler it lives on its channel's event loop, which is the loop of the client connections
+/// that use it.
+final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let target: UpstreamTarget
+    /// Whether it carried an exchange before: such a connection may have been closed by the
+    /// backend just as it was picked, and a request that fails on it before any answer is worth
+    /// one more try on a new connection.
+    private(set) var reused = false
+    private var context: ChannelHandlerContext?
+    private var receiver: (any UpstreamReceiver)?
+    private var keepAlive = true
+    private var failure: (any Error)?
+    fileprivate weak var pool: UpstreamPool?
+    fileprivate var idleTimeout: Scheduled<Void>?
+
+    init(target: UpstreamTarget) {
+        self.target = target
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    var isActive: Bool { context?.channel.isActive ?? false }
+
+    /// Sends a whole request; `receiver` hears the answer.
+    func send(_ head: HTTPRequestHead, body: ByteBuffer, to receiver: any UpstreamReceiver) {
+        guard let context, context.channel.isActive else {
+            receiver.upstreamFailed(ChannelError.ioOnClosedChannel)
+            return
+        }
+        self.receiver = receiver
+        keepAlive = true
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Reads on only while the client can take what is read (a slow reader of a long stream).
+    func setReading(_ on: Bool) {
+        context?.channel.setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }
+    }
+
+    /// Ends the exchange without telling the receiver (the client went away), closing the
+    /// connection, which is how a backend learns to stop generating.
+    func abort() {
+        receiver = nil
+        context?.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            keepAlive = head.isKeepAlive
+            receiver?.upstreamHead(head)
+        case .body(let body):
+            receiver?.upstreamBody(body)
+        case .end:
+            let receiver = self.receiver
+            self.receiver = nil
+            if keepAlive, let pool {
+                reused = true
+                pool.giveBack(self)
+            } else {
+                context.close(promise: nil)
+            }
+            receiver?.upstreamEnd()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failure = failure ?? error
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimeout?.cancel()
+        pool?.remove(self)
+        if let receiver {
+            self.receiver = nil
+            receiver.upstreamFailed(failure ?? UpstreamClosed())
+        }
+        context.fireChannelInactive()
+    }
+}
+
+/// The idle keep-alive connections of one event loop, by backend. Used only on that loop.
+final class UpstreamPool {
+    private let loop: any EventLoop
+    private var idle: [UpstreamTarget: [UpstreamConnection]] = [:]
+
+    /// Idle connections kept per backend; more are closed when their exchange ends.
+    static let maxIdle = 64
+    /// How long an unused connection is kept open.
+    static let idleTimeout = TimeAmount.seconds(60)
+
+    init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    /// Calls `body` on the loop with an idle connection to `target`, or a new one.
+    func withConnection(to target: UpstreamTarget, _ body: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        while let connection = idle[target]?.popLast() {
+            connection.idleTimeout?.cancel()
+            connection.idleTimeout = nil
+            if connection.isActive {
+                body(.success(connection))
+                return
+            }
+        }
+        ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection(target: target))
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                body(result.flatMap { channel in
+                    Result {
+                        let connection = try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
+                        connection.pool = self
+                        return connection
+                    }
+                })
+            }
+    }
+
+    fileprivate func giveBack(_ connection: UpstreamConnection) {
+        guard idle[connection.target, default: []].count < Self.maxIdle else {
+            connection.abort()
+            return
+        }
+        idle[connection.target, default: []].append(connection)
+        connection.idleTimeout = loop.assumeIsolated().scheduleTask(in: Self.idleTimeout) { [weak connection] in
+            connection?.abort()
+        }
+    }
+
+    fileprivate func remove(_ connection: UpstreamConnection) {
+        idle[connection.target]?.removeAll { $0 === connection }
+    }
+}
+
+/// One ``UpstreamPool`` per event loop, made on first use.
+final class UpstreamPools: Sendable {
+    private let pools = Mutex<[ObjectIdentifier: NIOLoopBound<UpstreamPool>]>([:])
+
+    /// The pool of `loop`; call it on that loop.
+    func pool(for loop: any EventLoop) -> UpstreamPool {
+        pools.withLock { pools in
+            if let pool = pools[ObjectIdentifier(loop)] { return pool }
+            let pool = NIOLoopBound(UpstreamPool(loop: loop), eventLoop: loop)
+            pools[ObjectIdentifier(loop)] = pool
+            return pool
+        }.value
+    }
+}

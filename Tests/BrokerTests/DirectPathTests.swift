@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+/// The direct path: requests for a ready model are proxied in the connection's pipeline, the
+/// rest go through the framework's handlers. Both must look the same from outside.
+@Suite(.timeLimit(.minutes(1)))
+struct DirectPathTests {
+    static func config(_ backend: TestBackend, extra: String = "") -> String {
+        """
+        \(extra)
+        devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+        models:
+          a: {kind: llm, memory: 3GiB, backend: \(backend.yaml(model: "a"))}
+          b: {kind: llm, memory: 3GiB, backend: \(backend.yaml(model: "b"))}
+        """
+    }
+
+    @Test func aReadyModelIsServedDirectlyWithTheSameAnswer() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(Self.config(backend)) { vramd in
+                let cold = try await vramd.chat("a", tag: "cold")
+                #expect(cold.status == 200, "\(cold)")
+                #expect(try await vramd.scheduler().int("direct") == 0, "a request that loads its model takes the framework's path")
+                for tag in ["d1", "d2", "d3"] {
+                    let reply = try await vramd.chat("a", tag: tag)
+                    #expect(reply.status == 200, "\(reply)")
+                    #expect(try reply.json()["tag"] as? String == tag)
+                    // The same headers as an answer written by the framework.
+                    #expect(reply.headers.first(name: "server") == "vramd")
+                    #expect(reply.headers.first(name: "date")?.hasSuffix(" GMT") == true, "\(reply.headers)")
+                    #expect(reply.headers.first(name: "content-type") == "application/json")
+                }
+                let scheduler = try await vramd.scheduler()
+                #expect(scheduler.int("direct") == 3, "\(scheduler)")
+                #expect(scheduler.int("requests") == 4, "direct requests count as requests")
+                #expect(try await vramd.model("a").int("in_flight") == 0)
+                let streamed = try await vramd.chat("a", ["stream": true, "chunks": 3])
+                #expect(streamed.status == 200 && streamed.text.contains("[DONE]"), "\(streamed)")
+                #expect(try await vramd.scheduler().int("direct") == 4)
+            }
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(Self.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                // p1 is taken directly but answers late; p2 needs a load, so the framework takes
+                // it; p3 is for the ready model again. The answers must still come in order.
+                let connection = try RawConnection(vramd.url)
+                try connection.send(try RawConnection.chat("a", tag: "p1", ["delay": 0.3])
+                    + RawConnection.chat("b", tag: "p2") + RawConnection.chat("a", tag: "p3"))
+                try connection.read { $0.occurrences(of: "HTTP/1.1 ") == 3 && $0.contains("\"tag\": \"p3\"") }
+                let text = connection.received
+                #expect(text.occurrences(of: "HTTP/1.1 200 OK") == 3, "\(text)")
+                let order = ["p1", "p2", "p3"].map { text.offset(of: "\"tag\": \"\($0)\"") ?? -1 }
+                #expect(order.allSatisfy { $0 >= 0 } && order == order.sorted(), "\(text)")
+                #expect(!connection.closedByServer)
+            }
+        }
+    }
+
+    @Test func connectionCloseIsHonoured() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(Self.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                let connection = try RawConnection(vramd.url)
+                try connection.send(try RawConnection.chat("a", tag: "last", headers: ["Connection: close"]))
+                try connection.read { _ in false }
+                #expect(connection.closedByServer)
+                #expect(connection.received.hasPrefix("HTTP/1.1 200 OK") && connection.received.contains("\"tag\": \"last\""),
+                        "\(connection.received)")
+                #expect(try await vramd.scheduler().int("direct") == 1)
+            }
+        }
+    }
+
+    @Test func aClientThatLeavesMidStreamFreesItsSlotAndStopsTheBackend() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(Self.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                let connection = try RawConnection(vramd.url)
+                try connection.send(try RawConnection.chat("a", tag: "long", ["stream": true, "chunks": 1000, "chunk_delay": 0.02]))
+                try connection.read { $0.contains("long-1 ") }
+                #expect(try await vramd.model("a").int("in_flight") == 1)
+                connection.hangUp()
+                // The backend sees its connection closed and stops writing.
+                _ = await backend.output.first { $0 == "done long" }
+                try await vramd.waitForModel("a", "the slot given back") { $0.int("in_flight") == 0 }
+                #expect(try await vramd.chat("a").status == 200)
+            }
+        }
+    }
+
+    @Test func aKeptAliveConnectionTheBackendDropsIsTriedOnceMore() async throws {
+        try await TestBackend.with(["--drop-reused"]) { backend in
+            try await Vramd.with(Self.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                // The first direct request opens a connection and leaves it in the pool; the
+                // backend hangs up on the second request on it, which goes again on a new one.
+                #expect(try await vramd.chat("a", tag: "k1").status == 200)
+                let second = try await vramd.chat("a", tag: "k2")
+                #expect(second.status == 200, "\(second)")
+                #expect(try second.json()["tag"] as? String == "k2")
+                #expect(backend.output.all.contains("dropped k2"), "\(backend.output.all)")
+                #expect(try await vramd.scheduler().int("direct") == 2)
+            }
+        }
+    }
+
+    @Test func theTokenIsCheckedOnTheDirectPathToo() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(Self.config(backend, extra: "auth: {token: s3cret-s3cret-s3cret}")) { vramd in
+                let bearer = ["Authorization": "Bearer s3cret-s3cret-s3cret"]
+                #expect(try await vramd.chat("a", headers: bearer).status == 200)
+                let refused = try await vramd.chat("a")
+                #expect(refused.status == 401 && refused.errorCode == "unauthorized", "\(refused)")
+                let wrong = try await vramd.chat("a", headers: ["Authorization": "Bearer s3cret-s3cret-s3creT"])
+                #expect(wrong.status == 401, "\(wrong)")
+                #expect(try await vramd.chat("a", headers: bearer).status == 200)
+                let scheduler = try await HTTP.get(vramd.url + "/v1/status", headers: bearer).json()["scheduler"] as? [String: Any]
+                #expect(scheduler?.int("direct") == 1, "\(String(describing: scheduler))")
+            }
+        }
+    }
+
+    @Test func anAnswerBrokenOffOnTheDirectPathIsAStructuredError() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(Self.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                let reply = try await vramd.chat("a", ["cut": true])
+                #expect(reply.status == 502 && reply.errorCode == "backend_failed", "\(reply)")
+                #expect(try await vramd.scheduler().int("direct") == 1, "taken directly")
+                #expect(try await vramd.model("a").int("in_flight") == 0, "the slot is given back")
+                #expect(try await vramd.chat("a").status == 200, "the next request is served")
+            }
+        }
+    }
+}
