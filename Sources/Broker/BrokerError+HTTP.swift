@@ -5,10 +5,15 @@ import NIOCore
 extension BrokerError: HTTPResponseError {
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    /// The headers of the error's answer (without its length).
+    var headers: HTTPFields {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
-        return Response(status: HTTPResponse.Status(code: statusCode), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return headers
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: HTTPResponse.Status(code: statusCode), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 

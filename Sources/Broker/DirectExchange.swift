@@ -57,13 +57,13 @@ final class DirectExchange: UpstreamReceiver {
     private func send() {
         guard let lease, let target else { return }
         tries += 1
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue),
-                                   uri: target.prefix + route.backendPath(for: lease.config) + query)
-        for field in request.headerFields where !Proxy.hopByHop.contains(field.name.canonicalName) && field.name != .expect {
-            head.headers.add(name: field.name.rawName, value: field.value)
-        }
-        head.headers.add(name: "Host", value: target.authority)
-        head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+        var headers = Proxy.upstreamHeaders(request.headerFields)
+        // The whole body is here already: a backend must not hold it back for a `100 Continue`.
+        headers.remove(name: "Expect")
+        headers.add(name: "Host", value: target.authority)
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue),
+                                   uri: target.prefix + route.backendPath(for: lease.config) + query, headers: headers)
         shared.pools.pool(for: context.eventLoop).withConnection(to: target) { result in
             switch result {
             case .success(let connection):
@@ -85,19 +85,11 @@ final class DirectExchange: UpstreamReceiver {
     // MARK: The answer
 
     func upstreamHead(_ head: HTTPResponseHead) {
-        var fields = HTTPFields()
-        for header in head.headers {
-            let name = header.name.lowercased()
-            guard !Proxy.hopByHop.contains(name) || name == "content-length", let field = HTTPField.Name(header.name) else { continue }
-            fields.append(HTTPField(name: field, value: header.value))
-        }
-        fields[.date] = HTTPDate.now
-        fields[.server] = shared.serverName
-        let response = HTTPResponse(status: .init(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase), headerFields: fields)
+        let response = HTTPResponse(status: .init(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase),
+                                    headerFields: stamped(Proxy.answerFields(head.headers)))
         self.response = response
-        isEventStream = head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true
-        if !isEventStream, let length = head.headers.first(name: "content-length").flatMap(Int.init), length <= Proxy.bufferedBodyLimit {
-            // As in ``Proxy``: one write for head and body, and a structured 502 if it breaks off.
+        isEventStream = Proxy.isEventStream(head.headers)
+        if let length = Proxy.wholeLength(head.headers) {
             whole = context.channel.allocator.buffer(capacity: length)
         } else {
             context.writeAndFlush(NIOAny(HTTPResponsePart.head(response)), promise: nil)
@@ -150,14 +142,21 @@ final class DirectExchange: UpstreamReceiver {
     private func answer(_ error: BrokerError) {
         releaseLease()
         let body = ByteBuffer(bytes: error.body)
-        var fields: HTTPFields = [.contentType: "application/json", .contentLength: String(body.readableBytes)]
-        if let retryAfter = error.retryAfter { fields[.retryAfter] = "\(retryAfter)" }
-        fields[.date] = HTTPDate.now
-        fields[.server] = shared.serverName
-        context.write(NIOAny(HTTPResponsePart.head(HTTPResponse(status: .init(code: error.statusCode), headerFields: fields))), promise: nil)
+        var fields = error.headers
+        fields[.contentLength] = String(body.readableBytes)
+        context.write(NIOAny(HTTPResponsePart.head(HTTPResponse(status: .init(code: error.statusCode), headerFields: stamped(fields)))),
+                      promise: nil)
         context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
         lastWrite = context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)))
         finish(status: .init(code: error.statusCode), failed: true)
+    }
+
+    /// With the `Date` and `Server` the framework puts on every answer it writes.
+    private func stamped(_ fields: HTTPFields) -> HTTPFields {
+        var fields = fields
+        fields[.date] = HTTPDate.now
+        fields[.server] = shared.serverName
+        return fields
     }
 
     // MARK: The client

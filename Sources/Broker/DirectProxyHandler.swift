@@ -126,7 +126,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let lease { Task { await lease.release() } }
             return
         }
-        guard let lease, let target = UpstreamTarget(endpoint: lease.endpoint) else {
+        guard let lease, let target = shared.pools.pool(for: context.eventLoop).target(lease.endpoint) else {
             if let lease { Task { await lease.release() } }
             handOn(exchange.request, exchange.body, trailers, context: context)
             return readLater(context: context)

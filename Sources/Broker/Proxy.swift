@@ -20,6 +20,39 @@ struct Proxy: Sendable {
     /// Answers up to this size with a `Content-Length` are read whole before they are passed on.
     static let bufferedBodyLimit = 1 << 20
 
+    /// A request's headers as they go to its backend.
+    static func upstreamHeaders(_ fields: HTTPFields) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        for field in fields where !hopByHop.contains(field.name.canonicalName) {
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        return headers
+    }
+
+    /// A backend's answer headers as they go to the client: its length stays, the rest of what
+    /// belongs to its connection goes.
+    static func answerFields(_ headers: HTTPHeaders) -> HTTPFields {
+        var fields = HTTPFields()
+        for header in headers where !hopByHop.contains(header.name.lowercased()) || header.name.lowercased() == "content-length" {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        }
+        return fields
+    }
+
+    static func isEventStream(_ headers: HTTPHeaders) -> Bool {
+        headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true
+    }
+
+    /// The length of an answer read whole before it is passed on (one that is not an event
+    /// stream and has a `Content-Length` up to ``bufferedBodyLimit``): it then goes out with its
+    /// head in one write, and a backend that breaks off in the middle of it still gets the
+    /// client a structured 502. `nil` for an answer passed on as it comes.
+    static func wholeLength(_ headers: HTTPHeaders) -> Int? {
+        guard !isEventStream(headers), let length = headers.first(name: "content-length").flatMap(Int.init),
+              length <= bufferedBodyLimit else { return nil }
+        return length
+    }
+
     enum Body: Sendable {
         case buffer(ByteBuffer)
         case stream(RequestBody)
@@ -28,9 +61,7 @@ struct Proxy: Sendable {
     func forward(_ lease: Lease, method: HTTPRequest.Method, path: String, headers: HTTPFields, body: Body) async throws -> Response {
         var upstream = HTTPClientRequest(url: lease.endpoint + path)
         upstream.method = HTTPMethod(rawValue: method.rawValue)
-        for field in headers where !Self.hopByHop.contains(field.name.canonicalName) {
-            upstream.headers.add(name: field.name.rawName, value: field.value)
-        }
+        upstream.headers = Self.upstreamHeaders(headers)
         switch body {
         case .buffer(let buffer):
             if buffer.readableBytes > 0 || method == .post || method == .put { upstream.body = .bytes(buffer) }
@@ -46,18 +77,12 @@ struct Proxy: Sendable {
             if error is CancellationError { throw error }
             throw BrokerError.unreachable(lease, error)
         }
-        var fields = HTTPFields()
-        for header in response.headers where !Self.hopByHop.contains(header.name.lowercased()) || header.name.lowercased() == "content-length" {
-            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
-        }
+        let fields = Self.answerFields(response.headers)
         let upstreamBody = response.body
-        let isEventStream = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true
+        let isEventStream = Self.isEventStream(response.headers)
         let model = lease.model.rawValue
         let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
-        if !isEventStream, let length = response.headers.first(name: "content-length").flatMap(Int.init), length <= Self.bufferedBodyLimit {
-            // A whole JSON answer of known, modest size is read before it is passed on: it then
-            // goes out with its head in one write instead of one write per part, and a backend
-            // that breaks off in the middle of it still gets the client a structured 502.
+        if let length = Self.wholeLength(response.headers) {
             let body: ByteBuffer
             do {
                 body = try await upstreamBody.collect(upTo: length)

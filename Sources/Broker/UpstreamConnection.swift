@@ -1,3 +1,4 @@
+import Backends
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -15,33 +16,17 @@ struct UpstreamTarget: Hashable, Sendable {
     /// Reads `http://host[:port][/prefix]`. Anything else (`https`, user info) is `nil`, and such
     /// a backend is left to the framework's client.
     init?(endpoint: String) {
-        guard endpoint.hasPrefix("http://") else { return nil }
-        var authority = endpoint.dropFirst(7)
-        var prefix = ""
-        if let slash = authority.firstIndex(of: "/") {
-            prefix = String(authority[slash...])
-            authority = authority[..<slash]
-        }
-        guard !authority.isEmpty, !authority.contains("@") else { return nil }
-        var host = authority, port = 80
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-            let rest = authority[authority.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()) else { return nil }
-                port = number
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            guard let number = Int(authority[authority.index(after: colon)...]) else { return nil }
-            host = authority[..<colon]
-            port = number
-        }
-        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
-        self.host = String(host)
+        guard endpoint.hasPrefix("http://"), let (named, port) = HTTPBackend.hostAndPort(endpoint) else { return nil }
+        let authority = endpoint.dropFirst(7).prefix { $0 != "/" }
+        let bracketed = named.hasPrefix("[")
+        guard !authority.contains("@"), !bracketed || named.hasSuffix("]"), (1...65535).contains(port) else { return nil }
+        // An IPv6 address is connected to without its brackets.
+        let host = bracketed ? String(named.dropFirst().dropLast()) : named
+        guard !host.isEmpty else { return nil }
+        self.host = host
         self.port = port
         self.authority = String(authority)
-        self.prefix = prefix
+        self.prefix = String(endpoint.dropFirst(7 + authority.count))
     }
 }
 
@@ -153,6 +138,8 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
 final class UpstreamPool {
     private let loop: any EventLoop
     private var idle: [UpstreamTarget: [UpstreamConnection]] = [:]
+    /// Endpoints read so far; a backend keeps its endpoint while it is loaded.
+    private var targets: [String: UpstreamTarget?] = [:]
 
     /// Idle connections kept per backend; more are closed when their exchange ends.
     static let maxIdle = 64
@@ -161,6 +148,14 @@ final class UpstreamPool {
 
     init(loop: any EventLoop) {
         self.loop = loop
+    }
+
+    /// The target `endpoint` names, or `nil` when the direct path does not serve it.
+    func target(_ endpoint: String) -> UpstreamTarget? {
+        if let known = targets[endpoint] { return known }
+        let target = UpstreamTarget(endpoint: endpoint)
+        targets[endpoint] = .some(target)
+        return target
     }
 
     /// Calls `body` on the loop with an idle connection to `target`, or a new one.

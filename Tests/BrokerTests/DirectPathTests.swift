@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Broker
 
 /// The direct path: requests for a ready model are proxied in the connection's pipeline, the
 /// rest go through the framework's handlers. Both must look the same from outside.
@@ -134,6 +135,21 @@ struct DirectPathTests {
                 #expect(try await vramd.model("a").int("in_flight") == 0, "the slot is given back")
                 #expect(try await vramd.chat("a").status == 200, "the next request is served")
             }
+        }
+    }
+
+    @Test func endpointsAreReadIntoHostPortAndPrefix() {
+        let plain = UpstreamTarget(endpoint: "http://127.0.0.1:9000")
+        #expect(plain.map { [$0.host, "\($0.port)", $0.authority, $0.prefix] } == ["127.0.0.1", "9000", "127.0.0.1:9000", ""])
+        let prefixed = UpstreamTarget(endpoint: "http://localhost/api/")
+        #expect(prefixed.map { [$0.host, "\($0.port)", $0.authority, $0.prefix] } == ["localhost", "80", "localhost", "/api/"])
+        let ipv6 = UpstreamTarget(endpoint: "http://[::1]:8080/v1")
+        #expect(ipv6.map { [$0.host, "\($0.port)", $0.authority, $0.prefix] } == ["::1", "8080", "[::1]:8080", "/v1"])
+        #expect(UpstreamTarget(endpoint: "http://[::1]")?.port == 80)
+        // Left to the framework's client: TLS, user info, and what is not an endpoint at all.
+        for endpoint in ["https://127.0.0.1:9000", "http://user:pw@127.0.0.1:9000", "http://127.0.0.1:0", "http://127.0.0.1:x",
+                         "http://[::1", "http://[::1]x", "http://[]:80", "http:///v1", "127.0.0.1:9000"] {
+            #expect(UpstreamTarget(endpoint: endpoint) == nil, "\(endpoint)")
         }
     }
 }

@@ -120,7 +120,8 @@ public actor HTTPBackend: Backend {
         return await ListeningProcess.find(port: port)
     }
 
-    static func hostAndPort(_ url: String) -> (String, Int)? {
+    /// The host (an IPv6 address in its brackets) and port of a URL, the scheme's port when it names none.
+    public static func hostAndPort(_ url: String) -> (String, Int)? {
         guard let schemeEnd = url.range(of: "://") else { return nil }
         let authority = url[schemeEnd.upperBound...].prefix { $0 != "/" }
         let defaultPort = url.hasPrefix("https") ? 443 : 80
