@@ -29,6 +29,9 @@ final class DirectExchange: UpstreamReceiver {
     private var whole: ByteBuffer?
     private var isEventStream = false
     private var active: Meter?
+    /// Parts of a stream written but not yet flushed: they go out together at the end of the
+    /// backend's read, one `writev` for the events that arrived at once instead of one each.
+    private var unflushed = false
     private(set) var finished = false
     /// The last write of the answer, once it is made: a connection is closed only after it.
     private(set) var lastWrite: EventLoopFuture<Void>?
@@ -92,7 +95,8 @@ final class DirectExchange: UpstreamReceiver {
         if let length = Proxy.wholeLength(head.headers) {
             whole = context.channel.allocator.buffer(capacity: length)
         } else {
-            context.writeAndFlush(NIOAny(HTTPResponsePart.head(response)), promise: nil)
+            context.write(NIOAny(HTTPResponsePart.head(response)), promise: nil)
+            unflushed = true
         }
     }
 
@@ -100,12 +104,20 @@ final class DirectExchange: UpstreamReceiver {
         if whole != nil {
             whole!.writeImmutableBuffer(body)
         } else {
-            context.writeAndFlush(NIOAny(HTTPResponsePart.body(body)), promise: nil)
+            context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
+            unflushed = true
         }
+    }
+
+    func upstreamReadComplete() {
+        guard unflushed else { return }
+        unflushed = false
+        context.flush()
     }
 
     func upstreamEnd() {
         connection = nil
+        unflushed = false
         releaseLease()
         if let response, let whole {
             context.write(NIOAny(HTTPResponsePart.head(response)), promise: nil)
@@ -132,7 +144,9 @@ final class DirectExchange: UpstreamReceiver {
             context.write(NIOAny(HTTPResponsePart.body(ServerSentEvents.error(.brokeOff(model, error)))), promise: nil)
             lastWrite = context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)))
         } else {
-            // Any other body can only be cut short, which the client sees as a broken transfer.
+            // Any other body can only be cut short, which the client sees as a broken transfer;
+            // what arrived before the break still goes out first.
+            context.flush()
             context.close(promise: nil)
         }
         finish(status: response?.status ?? .badGateway, failed: false)

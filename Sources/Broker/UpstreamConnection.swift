@@ -35,6 +35,8 @@ protocol UpstreamReceiver: AnyObject {
     func upstreamHead(_ head: HTTPResponseHead)
     func upstreamBody(_ body: ByteBuffer)
     func upstreamEnd()
+    /// The parts of one read have been heard: what was passed on can be flushed together.
+    func upstreamReadComplete()
     /// The connection failed or closed before the answer ended.
     func upstreamFailed(_ error: any Error)
 }
@@ -116,6 +118,11 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
             }
             receiver?.upstreamEnd()
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        receiver?.upstreamReadComplete()
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
