@@ -5,6 +5,7 @@
 // The first input byte picks how the body is labelled (no content type, JSON, or multipart
 // with a boundary taken from the next bytes); the rest is the body. Every input must end in a
 // name, no name, or a RequestModel.Failure; a trap or an address-sanitizer report is a finding.
+// The one-pass JSON scan must agree with the full JSONSerialization parse wherever it answers.
 
 import Foundation
 import VRAMConfig
@@ -38,6 +39,7 @@ public func fuzzRouting(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         body = Data(body.dropFirst(boundaryLength))
         contentType = "multipart/form-data; boundary=\(boundary)"
     }
+    checkScanAgrees(body)
     guard let name = try? RequestModel.find(in: body, contentType: contentType) else { return 0 }
     if let model = config.model(named: name) {
         precondition(names.contains(name), "\(name) resolved to \(model.id) but is no id or alias")
@@ -45,6 +47,18 @@ public func fuzzRouting(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         precondition(names.contains(suggestion), "suggested a name that does not exist: \(suggestion)")
     }
     return 0
+}
+
+private func checkScanAgrees(_ body: Data) {
+    let scanned = body.withUnsafeBytes(JSONModelScan.scan)
+    guard scanned != .unsure else { return }
+    let whole: JSONModelScan.Outcome?
+    do {
+        if let name = try RequestModel.parseWhole(body) { whole = .model(name) } else { whole = .noModel }
+    } catch {
+        whole = nil
+    }
+    precondition(scanned == whole, "the scan says \(scanned), JSONSerialization \(String(describing: whole))")
 }
 
 // SwiftPM links an executable target with `main` bound to `RoutingFuzz_main`, so libFuzzer's own

@@ -54,7 +54,9 @@ enum ProxyRoute: Sendable, Hashable {
     func model(in body: ByteBuffer, contentType: String?, settings: BrokerSettings) throws(BrokerError) -> String {
         let named: String?
         do {
-            named = try RequestModel.find(in: Data(body.readableBytesView), contentType: contentType)
+            named = try body.withUnsafeReadableBytes { bytes in
+                Result { () throws(RequestModel.Failure) in try RequestModel.find(in: bytes, contentType: contentType) }
+            }.get()
         } catch .notJSON {
             throw BrokerError.badRequest("the body is not valid JSON")
         } catch .notAnObject {

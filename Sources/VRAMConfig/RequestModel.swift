@@ -14,10 +14,26 @@ public enum RequestModel {
 
     /// The `model` field, or `nil` when the body has none.
     public static func find(in body: Data, contentType: String?) throws(Failure) -> String? {
+        try body.withUnsafeBytes { bytes in Result { () throws(Failure) in try find(in: bytes, contentType: contentType) } }.get()
+    }
+
+    /// The same, over bytes in place (a request body as the HTTP layer holds it), which are
+    /// copied only for a multipart form or when ``JSONModelScan`` is not sure.
+    public static func find(in body: UnsafeRawBufferPointer, contentType: String?) throws(Failure) -> String? {
         if let contentType, contentType.lowercased().hasPrefix("multipart/form-data") {
-            return multipartField("model", in: body, contentType: contentType)
+            return multipartField("model", in: Data(body), contentType: contentType)
         }
         if body.isEmpty { return nil }
+        switch JSONModelScan.scan(body) {
+        case .model(let name): return name
+        case .noModel: return nil
+        case .unsure: return try parseWhole(Data(body))
+        }
+    }
+
+    /// The `model` field as `JSONSerialization` reads it, which builds the whole document: the
+    /// verdict (and the error) where the scan is not sure, and its reference in the tests.
+    public static func parseWhole(_ body: Data) throws(Failure) -> String? {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])

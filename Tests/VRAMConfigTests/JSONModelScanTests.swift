@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import VRAMConfig
+import VRAMPolicy
+
+/// The scan must never disagree with `JSONSerialization`: where it answers, the answer is the
+/// one `RequestModel.parseWhole` gives; everything else it must leave to that (`.unsure`). And it
+/// must answer for the bodies clients really send, or it saves nothing.
+@Suite struct JSONModelScanTests {
+    static func scan(_ data: Data) -> JSONModelScan.Outcome { data.withUnsafeBytes(JSONModelScan.scan) }
+    static func scan(_ text: String) -> JSONModelScan.Outcome { scan(Data(text.utf8)) }
+
+    /// What `JSONSerialization` says, as an outcome; `nil` when it refuses the body.
+    static func reference(_ data: Data) -> JSONModelScan.Outcome? {
+        do {
+            guard let name = try RequestModel.parseWhole(data) else { return .noModel }
+            return .model(name)
+        } catch {
+            return nil
+        }
+    }
+
+    /// The scan's answer, checked against the reference where it gives one.
+    static func agreed(_ data: Data, _ comment: Comment? = nil) -> JSONModelScan.Outcome {
+        let outcome = scan(data)
+        if outcome != .unsure { #expect(outcome == reference(data), comment) }
+        return outcome
+    }
+
+    @Test func answersForTheBodiesClientsSend() {
+        let chat = #"""
+            {"model": "gemma", "messages": [{"role": "system", "content": "Be brief.\nUse \"quotes\" \u00e9 \ud83d\ude00"},
+             {"role": "user", "content": "héllo 😀", "name": null}], "stream": true, "temperature": 0.7,
+             "max_tokens": 256, "stop": ["\n\n"], "logit_bias": {"50256": -100}, "top_p": 1e-1, "n": 1}
+            """#
+        #expect(Self.agreed(Data(chat.utf8)) == .model("gemma"))
+        #expect(Self.agreed(Data(#"{"input": "text", "voice": "alloy"}"#.utf8)) == .noModel)
+        #expect(Self.agreed(Data(#"{}"#.utf8)) == .noModel)
+        #expect(Self.agreed(Data(" \t\r\n{ \"model\" : \"gemma:270m\" } \n".utf8)) == .model("gemma:270m"))
+        #expect(Self.agreed(Data(#"{"x": [[[], {}], {"a": [1, -0.5E+3, 0, true, false, null]}], "model": "m"}"#.utf8)) == .model("m"))
+        // Only the top level counts: a nested "model" is some other field.
+        #expect(Self.agreed(Data(#"{"tools": [{"model": "x"}], "meta": {"model": "y"}}"#.utf8)) == .noModel)
+    }
+
+    @Test func leavesWhatItIsNotSureOfToTheFullParse() {
+        let unsure = [
+            #"[1, 2]"#, #""gemma""#, "7", "",  // not an object: the full parse says which error
+            #"{"model": 7}"#, #"{"model": null}"#,  // not a string
+            #"{"model": "a", "model": "b"}"#,  // JSONSerialization keeps the last
+            #"{"mod\u0065l": "b"}"#, #"{"model": "a\/b"}"#,  // escapes in the key or the name
+            #"{"model": "a",}"#,  // a trailing comma, which JSONSerialization accepts
+            #"{"model": "a", "x": 1e400}"#, #"{"model": "a", "x": 1.7976931348623159e308}"#,
+            "{\"model\": \"a\", \"x\": " + String(repeating: "9", count: 400) + "}",
+            #"{"model": "a", "x": "\ud800"}"#, #"{"model": "a", "x": "\udc00"}"#,
+            "{\"model\": \"a\", \"x\": \"\t\"}", "{\"model\": \"a\"}\0", "{\"model\": \"a\"} x", "{\"model\": \"a\"}{}",
+            "{\"model\": \"a\"}\u{a0}", "{\"model\": \"a\", \"x\": 01}", "{\"model\": \"a\", \"x\": 1.}",
+            "{\"model\": \"a\", \"x\": " + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}",
+        ]
+        for text in unsure { #expect(Self.agreed(Data(text.utf8), "\(text.prefix(60))") == .unsure, "\(text.prefix(60))") }
+        let bytes: [[UInt8]] = [
+            [0xEF, 0xBB, 0xBF] + Array(#"{"model": "a"}"#.utf8),  // a byte-order mark
+            Array(#"{"model": "a", "x": ""#.utf8) + [0xFF] + Array(#""}"#.utf8),  // not UTF-8
+            Array(#"{"x": ""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8),  // overlong
+            Array(#"{"x": ""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8),  // a surrogate in UTF-8
+            Array(#"{"x": ""#.utf8) + [0xF4, 0x90, 0x80, 0x80] + Array(#""}"#.utf8),  // past U+10FFFF
+        ]
+        for body in bytes { #expect(Self.agreed(Data(body)) == .unsure, "\(body)") }
+        #expect(Self.agreed(Data("{\"model\": \"a\", \"x\": \"\u{10FFFF}\u{FFFF}\"}".utf8)) == .model("a"))
+        #expect(Self.agreed(Data(#"{"model": "a", "x": 1e-400}"#.utf8)) == .model("a"))
+    }
+
+    @Test func theRequestErrorsStayThoseOfTheFullParse() throws {
+        for text in [#"{"model": "a", "x": [1, 2}"#, #"{"model": "#, #"{"model": "a" "x": 1}"#, "{\"model\": \"a\"}}"] {
+            #expect(throws: RequestModel.Failure.notJSON, "\(text)") { try RequestModel.find(in: Data(text.utf8), contentType: nil) }
+        }
+        #expect(throws: RequestModel.Failure.modelNotAString) { try RequestModel.find(in: Data(#"{"model": ["a"]}"#.utf8), contentType: nil) }
+        #expect(throws: RequestModel.Failure.notAnObject) { try RequestModel.find(in: Data("[]".utf8), contentType: nil) }
+        #expect(try RequestModel.find(in: Data(#"{"model": "a", "model": "b"}"#.utf8), contentType: nil) == "b")
+        #expect(try RequestModel.find(in: Data(#"{"model": "a\/b"}"#.utf8), contentType: nil) == "a/b")
+    }
+
+    /// Random documents, whole and then broken at random: the scan answers every whole one that
+    /// names its model plainly, and never disagrees with the full parse on any.
+    @Test(arguments: [1, 2, 3, 4])
+    func agreesWithJSONSerializationOnRandomBodies(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var answered = 0, brokenAnswered = 0
+        for _ in 0..<400 {
+            let name = Self.randomString(&random, plain: true)
+            let (document, hasModel) = Self.randomBody(&random, model: name)
+            let outcome = Self.agreed(document)
+            #expect(outcome == (hasModel ? .model(name) : .noModel), "\(String(decoding: document, as: UTF8.self))")
+            if outcome != .unsure { answered += 1 }
+            var broken = document
+            switch random.next() % 3 {
+            case 0: broken = broken.prefix(Int(random.next() % UInt64(broken.count)))
+            case 1: broken[Int(random.next() % UInt64(broken.count))] = UInt8(truncatingIfNeeded: random.next())
+            default: broken.insert(UInt8(truncatingIfNeeded: random.next()), at: Int(random.next() % UInt64(broken.count + 1)))
+            }
+            if Self.agreed(broken, "\(Array(broken))") != .unsure { brokenAnswered += 1 }
+        }
+        #expect(answered == 400)
+        // Some breaks leave a valid body (a changed digit or letter); most do not.
+        #expect(brokenAnswered > 0 && brokenAnswered < 300)
+    }
+
+    static func randomBody(_ random: inout SplitMix64, model: String) -> (Data, Bool) {
+        var members = (0..<Int(random.next() % 6)).map { _ in
+            "\(encode(randomString(&random, plain: true) + "_")):\(space(&random))\(randomValue(&random, depth: 0))"
+        }
+        let hasModel = random.next() % 4 != 0
+        if hasModel { members.insert("\"model\":\(space(&random))\"\(model)\"", at: Int(random.next() % UInt64(members.count + 1))) }
+        let body = space(&random) + "{" + members.map { space(&random) + $0 + space(&random) }.joined(separator: ",") + "}" + space(&random)
+        return (Data(body.utf8), hasModel)
+    }
+
+    static func randomValue(_ random: inout SplitMix64, depth: Int) -> String {
+        switch random.next() % (depth < 4 ? 8 : 6) {
+        case 0: return ["true", "false", "null"][Int(random.next() % 3)]
+        case 1: return String(Int64(bitPattern: random.next()) >> Int(random.next() % 64))
+        case 2: return ["0", "-0", "0.5", "-12.25e3", "1E-7", "3e+2", "1e-400", "123456789012345678901234567890"][Int(random.next() % 8)]
+        case 3, 4, 5: return encode(randomString(&random, plain: false))
+        case 6: return "[" + (0..<Int(random.next() % 4)).map { _ in space(&random) + randomValue(&random, depth: depth + 1) }.joined(separator: ",") + "]"
+        default:
+            return "{" + (0..<Int(random.next() % 4)).map { _ in
+                encode(randomString(&random, plain: false)) + ":" + space(&random) + randomValue(&random, depth: depth + 1)
+            }.joined(separator: ",") + "}"
+        }
+    }
+
+    /// A plain one is a model name as configs have them; the others have anything in them.
+    static func randomString(_ random: inout SplitMix64, plain: Bool) -> String {
+        let plainScalars = Array("abcdefghijklmnopqrstuvwxyz0123456789-_.:/".unicodeScalars)
+        let anyScalars = plainScalars + Array("\"\\\n\t\u{0}\u{1f} é漢😀\u{FFFF}\u{10FFFF}".unicodeScalars)
+        let pool = plain ? plainScalars : anyScalars
+        var text = String.UnicodeScalarView()
+        for _ in 0..<(1 + Int(random.next() % 12)) { text.append(pool[Int(random.next() % UInt64(pool.count))]) }
+        return String(text)
+    }
+
+    /// As JSONEncoder would write it, with `\u` escapes for some characters at random.
+    static func encode(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "😀": out += "\\ud83d\\ude00"
+            case _ where scalar.value < 0x20 || scalar == "é": out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func space(_ random: inout SplitMix64) -> String {
+        ["", "", " ", "\n  ", "\t", "\r\n"][Int(random.next() % 6)]
+    }
+}
