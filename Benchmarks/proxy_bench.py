@@ -137,7 +137,14 @@ http {{
     wait_http(nginx + "/health")
 
     rows = []
-    for label, body in [("JSON", {"model": "fast", "messages": []}), ("SSE", {"model": "fast", "stream": True, "messages": []})]:
+    # A long chat history as clients send it (about 34 KB), where reading the request's model
+    # is most of the proxy's own work; the answer is the same small JSON.
+    history = [{"role": "user" if i % 2 == 0 else "assistant",
+                "content": f"Turn {i}: " + "the quick brown fox jumps over the lazy dog, café ☕. " * 10}
+               for i in range(50)]
+    bodies = [("JSON", {"model": "fast", "messages": []}), ("SSE", {"model": "fast", "stream": True, "messages": []}),
+              ("JSON, 34 KB request", {"model": "fast", "messages": history})]
+    for label, body in bodies:
         for connections in (1, 16):
             results = {name: wrk(url + "/v1/chat/completions", body, connections)
                        for name, url in [("direct", direct), ("vramd", broker), ("nginx", nginx)]}
