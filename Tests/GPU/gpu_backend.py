@@ -2,8 +2,12 @@
 """A model server that holds real VRAM: it allocates --gib GiB on a CUDA device with PyTorch,
 then answers /health and a fixed OpenAI chat completion. vramd starts and stops it as a
 process backend in scripts/gpu-check; what it holds is what NVML reports for its pid."""
-import argparse, json, signal, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import argparse, os, signal, sys
+from http.server import ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../Support"))
+from json_handler import JSONHandler  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -18,18 +22,7 @@ held.fill_(1)  # touch it, so the driver has really committed the memory
 torch.cuda.synchronize()
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *_):
-        pass
-
-    def reply(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class Handler(JSONHandler):
     def do_GET(self):
         self.reply(200, {"status": "ok", "held_bytes": held.numel()} if self.path == "/health" else {"error": "no route"})
 

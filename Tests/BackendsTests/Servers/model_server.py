@@ -12,11 +12,15 @@ It answers the routes of the three kinds of server vramd drives over HTTP:
 It prints "listening <port>" once it accepts connections, so a test can wait for that line.
 """
 import argparse
-import json
+import os
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Support"))
+from json_handler import JSONHandler  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -35,23 +39,11 @@ def allocate(mib):
     return b"\x01" * (mib * 1024 * 1024)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
+class Handler(JSONHandler):
     def log_message(self, fmt, *values):
         print("request", self.command, self.path, flush=True)
 
-    def reply(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
-    def body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length) or b"{}")
 
     def do_GET(self):
         if self.path == "/health":
