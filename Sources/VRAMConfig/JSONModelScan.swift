@@ -139,6 +139,10 @@ private struct Scanner {
         guard next() == quote else { return nil }
         let start = at
         while at < bytes.count {
+            if at + 8 <= bytes.count, Self.plain(UnsafeRawPointer(bytes.baseAddress! + at).loadUnaligned(as: UInt64.self)) {
+                at += 8
+                continue
+            }
             let byte = bytes[at]
             if byte == quote {
                 defer { at += 1 }
@@ -155,6 +159,16 @@ private struct Scanner {
             }
         }
         return nil
+    }
+
+    /// Whether eight bytes are all printable ASCII other than a quote or a backslash, the bulk of
+    /// a chat's text, tested at once (the classic SWAR byte tests: each is exact about whether
+    /// any byte matches, which is all that is asked).
+    static func plain(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+        let control = (word &- ones &* 0x20) & ~word & highs != 0  // a byte below 0x20
+        return word & highs == 0 && !control && !hasZeroByte(word ^ (ones &* 0x22)) && !hasZeroByte(word ^ (ones &* 0x5C))
     }
 
     /// After a backslash.

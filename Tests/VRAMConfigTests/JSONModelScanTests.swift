@@ -52,7 +52,10 @@ import VRAMPolicy
             #"{"model": "a", "x": 1e400}"#, #"{"model": "a", "x": 1.7976931348623159e308}"#,
             "{\"model\": \"a\", \"x\": " + String(repeating: "9", count: 400) + "}",
             #"{"model": "a", "x": "\ud800"}"#, #"{"model": "a", "x": "\udc00"}"#,
-            "{\"model\": \"a\", \"x\": \"\t\"}", "{\"model\": \"a\"}\0", "{\"model\": \"a\"} x", "{\"model\": \"a\"}{}",
+            "{\"model\": \"a\", \"x\": \"\t\"}",
+            // The same inside long text, which is read eight bytes at a time.
+            "{\"model\": \"a\", \"x\": \"abcdefghijklmno\tpqrstuvwxyz0123456789\"}",
+            #"{"model": "a", "x": "abcdefghijklmno\xpqrstuvwxyz0123456789"}"#, "{\"model\": \"a\"}\0", "{\"model\": \"a\"} x", "{\"model\": \"a\"}{}",
             "{\"model\": \"a\"}\u{a0}", "{\"model\": \"a\", \"x\": 01}", "{\"model\": \"a\", \"x\": 1.}",
             "{\"model\": \"a\", \"x\": " + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}",
         ]
@@ -60,6 +63,7 @@ import VRAMPolicy
         let bytes: [[UInt8]] = [
             [0xEF, 0xBB, 0xBF] + Array(#"{"model": "a"}"#.utf8),  // a byte-order mark
             Array(#"{"model": "a", "x": ""#.utf8) + [0xFF] + Array(#""}"#.utf8),  // not UTF-8
+            Array(#"{"model": "a", "x": "abcdefghijklmno"#.utf8) + [0xFF] + Array(#"pqrstuvwxyz0123456789"}"#.utf8),
             Array(#"{"x": ""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8),  // overlong
             Array(#"{"x": ""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8),  // a surrogate in UTF-8
             Array(#"{"x": ""#.utf8) + [0xF4, 0x90, 0x80, 0x80] + Array(#""}"#.utf8),  // past U+10FFFF
