@@ -77,7 +77,8 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch (state, part) {
         case (.idle, .head(let head)):
             if frameworkOwes == 0, !quiescing, head.method == .post, let route = head.path.flatMap(Self.route), allowed(head) {
-                state = .reading(head, route, context.channel.allocator.buffer(capacity: 0), started: DispatchTime.now().uptimeNanoseconds)
+                state = .reading(head, route, context.channel.allocator.buffer(capacity: Self.bodyCapacity(head)),
+                                 started: DispatchTime.now().uptimeNanoseconds)
             } else {
                 handOn(.head(head), context: context)
             }
@@ -112,6 +113,13 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private static func route(_ path: String) -> ProxyRoute? {
         ProxyRoute(path: path.firstIndex(of: "?").map { String(path[..<$0]) } ?? path)
+    }
+
+    /// Sized from Content-Length, so a long chat is not copied again each time the buffer grows;
+    /// at most 1 MiB up front, so a length that is declared but never sent costs little.
+    private static func bodyCapacity(_ head: HTTPRequest) -> Int {
+        guard let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > 0 else { return 0 }
+        return min(declared, 1 << 20)
     }
 
     /// Without the token the framework answers 401.
