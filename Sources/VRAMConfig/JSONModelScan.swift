@@ -51,13 +51,9 @@ private struct Scanner {
             at += 1
         } else {
             members: while true {
-                guard let key = string() else { return nil }
-                let isModel = key.count == 5 && key.elementsEqual("model".utf8)
+                guard let key = member() else { return nil }
                 if key.contains(backslash) { return nil }  // it might spell "model" with escapes
-                skipSpace()
-                guard next() == colon else { return nil }
-                skipSpace()
-                if isModel {
+                if key.elementsEqual("model".utf8) {
                     guard model == nil, peek() == quote, let name = string(), !name.contains(backslash) else { return nil }
                     model = String(decoding: name, as: UTF8.self)
                 } else {
@@ -91,7 +87,7 @@ private struct Scanner {
                     at += 1
                 } else {
                     open.append(isObject)
-                    if isObject { guard member() else { return false } }
+                    if isObject { guard member() != nil else { return false } }
                     continue
                 }
             case quote:
@@ -110,7 +106,7 @@ private struct Scanner {
                 switch next() {
                 case comma:
                     skipSpace()
-                    if isObject { guard member() else { return false } }
+                    if isObject { guard member() != nil else { return false } }
                 case isObject ? closeBrace : closeBracket:
                     open.removeLast()
                     continue
@@ -122,13 +118,13 @@ private struct Scanner {
         }
     }
 
-    /// A key and its colon, up to where its value starts.
-    mutating func member() -> Bool {
-        guard string() != nil else { return false }
+    /// A key and its colon, up to where its value starts; the key's bytes.
+    mutating func member() -> UnsafeBufferPointer<UInt8>? {
+        guard let key = string() else { return nil }
         skipSpace()
-        guard next() == colon else { return false }
+        guard next() == colon else { return nil }
         skipSpace()
-        return true
+        return key
     }
 
     // MARK: Tokens
@@ -237,7 +233,7 @@ private struct Scanner {
         let integerStart = at
         guard let first = peek(), isDigit(first) else { return false }
         at += 1
-        if first != UInt8(ascii: "0") { while let byte = peek(), isDigit(byte) { at += 1 } }
+        if first != UInt8(ascii: "0") { _ = digits() }
         let integerDigits = at - integerStart
         if peek() == UInt8(ascii: ".") {
             at += 1

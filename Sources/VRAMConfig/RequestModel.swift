@@ -31,6 +31,17 @@ public enum RequestModel {
         }
     }
 
+    /// What ``parseWhole(_:)`` says, as a ``JSONModelScan/Outcome``; `nil` when it refuses the
+    /// body. The tests and the routing fuzz target hold the scan to it.
+    public static func reference(_ body: Data) -> JSONModelScan.Outcome? {
+        do {
+            guard let name = try parseWhole(body) else { return .noModel }
+            return .model(name)
+        } catch {
+            return nil
+        }
+    }
+
     /// The `model` field as `JSONSerialization` reads it, which builds the whole document: the
     /// verdict (and the error) where the scan is not sure, and its reference in the tests.
     public static func parseWhole(_ body: Data) throws(Failure) -> String? {

@@ -114,7 +114,7 @@ struct DirectPathStressTests {
                     wire += try RawConnection.chat(model, tag: tag, ["stream": true, "chunks": 2, "chunk_delay": 0.005], headers: headers)
                     expected.append(.stream(tag: tag))
                 case 15..<17:
-                    wire += Self.request(#"{"model": "\#(model)", "tag": "\#(tag)", "#, headers: headers)
+                    wire += RawConnection.post(#"{"model": "\#(model)", "tag": "\#(tag)", "#, headers: headers)
                     expected.append(.status(400))
                 default:
                     wire += try RawConnection.chat("no-such-model", tag: tag, headers: headers)
@@ -161,12 +161,6 @@ struct DirectPathStressTests {
                 $0.requests += count
             }
         }
-    }
-
-    /// A `POST` of `body` as it is, JSON or not.
-    static func request(_ body: String, headers: [String]) -> String {
-        (["POST /v1/chat/completions HTTP/1.1", "Host: vramd", "Content-Type: application/json",
-          "Content-Length: \(body.utf8.count)"] + headers).joined(separator: "\r\n") + "\r\n\r\n" + body
     }
 
     /// Runs `body` on `count` threads of its own: the clients block on their sockets, which must

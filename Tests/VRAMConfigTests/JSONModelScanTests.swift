@@ -10,20 +10,10 @@ import VRAMPolicy
     static func scan(_ data: Data) -> JSONModelScan.Outcome { data.withUnsafeBytes(JSONModelScan.scan) }
     static func scan(_ text: String) -> JSONModelScan.Outcome { scan(Data(text.utf8)) }
 
-    /// What `JSONSerialization` says, as an outcome; `nil` when it refuses the body.
-    static func reference(_ data: Data) -> JSONModelScan.Outcome? {
-        do {
-            guard let name = try RequestModel.parseWhole(data) else { return .noModel }
-            return .model(name)
-        } catch {
-            return nil
-        }
-    }
-
     /// The scan's answer, checked against the reference where it gives one.
     static func agreed(_ data: Data, _ comment: Comment? = nil) -> JSONModelScan.Outcome {
         let outcome = scan(data)
-        if outcome != .unsure { #expect(outcome == reference(data), comment) }
+        if outcome != .unsure { #expect(outcome == RequestModel.reference(data), comment) }
         return outcome
     }
 

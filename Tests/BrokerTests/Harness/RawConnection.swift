@@ -67,7 +67,11 @@ final class RawConnection {
     static func chat(_ model: String, tag: String, _ extra: [String: Any] = [:], headers: [String] = []) throws -> String {
         var fields: [String: Any] = ["model": model, "tag": tag]
         fields.merge(extra) { $1 }
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
+        return post(String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self), headers: headers)
+    }
+
+    /// A chat-completions `POST` of `body` as it is, JSON or not.
+    static func post(_ body: String, headers: [String] = []) -> String {
         let head = ["POST /v1/chat/completions HTTP/1.1", "Host: vramd", "Content-Type: application/json",
                     "Content-Length: \(body.utf8.count)"] + headers
         return head.joined(separator: "\r\n") + "\r\n\r\n" + body
