@@ -192,7 +192,7 @@ final class DirectExchange: UpstreamReceiver {
     private func releaseLease() {
         guard let lease else { return }
         self.lease = nil
-        Task { await lease.release() }
+        lease.releaseNow()
     }
 
     private func finish(status: HTTPResponse.Status, failed: Bool) {

@@ -30,6 +30,8 @@ final class DirectProxy: Sendable {
 /// else (a model to load, a queue, a bad body, a missing token, a request too large, an `https`
 /// backend) is handed on to the framework untouched, where ``Routes`` answers it as before.
 ///
+/// It asks the scheduler for its lease without a task when it can (``Scheduler/admitNow(_:)``).
+///
 /// Requests on one connection are answered in order: while one is taken here, later ones wait;
 /// while the framework owes an answer, later ones go to the framework too.
 final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -69,7 +71,8 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch state {
         case .acquiring, .proxying: later.append(part)
-        default: read(part, context: context)
+        // Parts that waited go first; the read that drains them is on its way.
+        default: if later.isEmpty { read(part, context: context) } else { later.append(part) }
         }
     }
 
@@ -98,11 +101,16 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             let exchange = DirectExchange(request: head, route: route, body: body, model: model, started: started, shared: shared,
                                           context: context) { [weak self] exchange in self?.answered(exchange, context: context) }
-            state = .acquiring(exchange, trailers: trailers)
             let scheduler = shared.scheduler
-            let lease = context.eventLoop.makePromise(of: Lease?.self)
-            lease.completeWithTask { await scheduler.acquireIfReady(model) }
-            lease.futureResult.assumeIsolated().whenSuccess { lease in self.acquired(lease, for: exchange, context: context) }
+            switch scheduler.admitNow(model) {
+            case .admitted(let lease): begin(exchange, on: lease, trailers: trailers, context: context)
+            case .refused: handOn(head, body, trailers, context: context)
+            case .busy:
+                state = .acquiring(exchange, trailers: trailers)
+                let lease = context.eventLoop.makePromise(of: Lease?.self)
+                lease.completeWithTask { await scheduler.acquireIfReady(model) }
+                lease.futureResult.assumeIsolated().whenSuccess { lease in self.acquired(lease, for: exchange, context: context) }
+            }
         case (.passing, .end):
             state = .idle
             context.fireChannelRead(wrapInboundOut(part))
@@ -128,19 +136,32 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return BearerToken.allows(head.headerFields[.authorization], token: token)
     }
 
+    /// The scheduler's answer, when it had to be asked in a task.
     private func acquired(_ lease: Lease?, for exchange: DirectExchange, context: ChannelHandlerContext) {
         guard case .acquiring(let current, let trailers) = state, current === exchange, !exchange.finished else {
             // The client went away meanwhile.
-            if let lease { Task { await lease.release() } }
+            lease?.releaseNow()
             return
         }
-        guard let lease, let target = shared.pools.pool(for: context.eventLoop).target(lease.endpoint) else {
-            if let lease { Task { await lease.release() } }
+        guard let lease else {
             handOn(exchange.request, exchange.body, trailers, context: context)
             return readLater(context: context)
         }
+        if !begin(exchange, on: lease, trailers: trailers, context: context) { readLater(context: context) }
+    }
+
+    /// Proxies the request on `lease`; false when its backend is not one the direct path serves,
+    /// and the request went to the framework.
+    @discardableResult
+    private func begin(_ exchange: DirectExchange, on lease: Lease, trailers: HTTPFields?, context: ChannelHandlerContext) -> Bool {
+        guard let target = shared.pools.pool(for: context.eventLoop).target(lease.endpoint) else {
+            lease.releaseNow()
+            handOn(exchange.request, exchange.body, trailers, context: context)
+            return false
+        }
         state = .proxying(exchange)
         exchange.start(lease, target: target)
+        return true
     }
 
     private func answered(_ exchange: DirectExchange, context: ChannelHandlerContext) {
@@ -159,9 +180,12 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// read-complete too: the framework's inbound stream passes parts on only at one, and outside
     /// the channel's own read cycle nothing else sends it.
     private func readLater(context: ChannelHandlerContext) {
-        while let part = later.popFirst() {
+        loop: while let part = later.popFirst() {
             read(part, context: context)
-            if case .acquiring = state { break }
+            switch state {
+            case .acquiring, .proxying: break loop
+            case .idle, .passing, .reading: continue
+            }
         }
         context.fireChannelReadComplete()
     }

@@ -20,10 +20,21 @@ public final class Lease: Sendable {
 
     /// Gives the slot back; later calls do nothing.
     public func release() async {
-        let first = released.withLock { released in
+        if claim() { await scheduler.release(model) }
+    }
+
+    /// The same without a task when the scheduler is free at once (the direct path, on an
+    /// event loop); otherwise in one.
+    func releaseNow() {
+        guard claim() else { return }
+        if !scheduler.releaseNow(model) { Task { await scheduler.release(model) } }
+    }
+
+    /// Whether this is the first release.
+    private func claim() -> Bool {
+        released.withLock { released in
             defer { released = true }
             return !released
         }
-        if first { await scheduler.release(model) }
     }
 }

@@ -1,5 +1,14 @@
 import VRAMPolicy
 
+/// What the direct path hears when it asks for a lease without a task.
+enum DirectAdmission {
+    case admitted(Lease)
+    /// Not ready, busy, queued for, or unknown: ``Scheduler/acquire(_:priority:)`` decides.
+    case refused
+    /// The scheduler was at work on another thread; ask again in a task.
+    case busy
+}
+
 extension Scheduler {
     /// A lease at once when `name` is ready, has a free slot and nobody is waiting for it;
     /// otherwise `nil`, and nothing has changed.
@@ -9,12 +18,26 @@ extension Scheduler {
     /// unknown model, a stale config, shutdown) is left to `acquire` and its errors. A request
     /// admitted here counts, waits (zero) and starts exactly as one admitted there.
     public func acquireIfReady(_ name: String) -> Lease? {
-        guard !shuttingDown, let id = config.model(named: name)?.id, let runtime = runtimes[id], runtime.backend != nil,
-              runtime.state == .ready, !runtime.stale, !runtime.draining, runtime.pending.isEmpty,
-              runtime.inFlight < runtime.config.maxConcurrency, deviceSlotFree(runtime.device), queued < settings.queueMax
+        guard !shuttingDown, queued < settings.queueMax, let id = config.modelID(named: name),
+              withRuntime(id, { runtime in
+                  runtime.backend != nil && runtime.state == .ready && !runtime.stale && !runtime.draining && runtime.pending.isEmpty
+                      && runtime.inFlight < runtime.config.maxConcurrency && deviceSlotFree(runtime.device)
+              }) == true
         else { return nil }
         stats.requests += 1
         stats.direct += 1
         return startRequest(id, waited: .zero)
+    }
+
+    /// ``acquireIfReady(_:)`` from synchronous code, under the executor's lock (see
+    /// ``SchedulerExecutor``).
+    nonisolated func admitNow(_ name: String) -> DirectAdmission {
+        guard let lease = executor.runIfFree({ assumeIsolated { $0.acquireIfReady(name) } }) else { return .busy }
+        return lease.map(DirectAdmission.admitted) ?? .refused
+    }
+
+    /// ``release(_:)`` from synchronous code; false when the scheduler was busy and nothing changed.
+    nonisolated func releaseNow(_ id: ModelID) -> Bool {
+        executor.runIfFree { assumeIsolated { $0.release(id) } } != nil
     }
 }

@@ -34,6 +34,8 @@ public actor Scheduler {
     var waiting: [ModelID: Int] = [:]
     /// Events and metrics (`/v1/events`, `/metrics`).
     public nonisolated let observer = SchedulerObserver()
+    nonisolated let executor = SchedulerExecutor()
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// - Parameters:
     ///   - footprint: the bytes to plan with for a model before it has been measured.
@@ -139,35 +141,48 @@ public actor Scheduler {
     }
 
     func startRequest(_ id: ModelID, waited: Duration) -> Lease {
-        runtimes[id]?.inFlight += 1
-        runtimes[id]?.servedSinceLoad += 1
-        if runtimes[id]?.contentionSince != nil {
-            runtimes[id]?.quantumServed += 1
-            // Spent with this request: the next queued one must not start before the swap, even
-            // if it is woken before the waiting load is.
-            if runtimes[id]!.quantumServed >= settings.swapQuantumRequests { runtimes[id]?.draining = true }
-        }
-        if let device = runtimes[id]?.device { servingOn[device, default: 0] += 1 }
+        let quantum = settings.swapQuantumRequests
+        let (device, lookAgain, endpoint, config) = withRuntime(id) { runtime in
+            runtime.inFlight += 1
+            runtime.servedSinceLoad += 1
+            if runtime.contentionSince != nil {
+                runtime.quantumServed += 1
+                // Spent with this request: the next queued one must not start before the swap,
+                // even if it is woken before the waiting load is.
+                if runtime.quantumServed >= quantum { runtime.draining = true }
+            }
+            // Everyone in line was woken by the change that made this start possible; those
+            // that looked before this one started saw they were not first. Look again while
+            // slots last.
+            let lookAgain = !runtime.pending.isEmpty && runtime.inFlight < runtime.config.maxConcurrency
+            return (runtime.device, lookAgain, runtime.endpoint ?? "", runtime.config)
+        }!
+        if let device { servingOn[device, default: 0] += 1 }
         try? ledger.beginRequest(id, at: now)
         stats.queueWait.record(waited)
-        // Everyone in line was woken by the change that made this start possible; those that
-        // looked before this one started saw they were not first. Look again while slots last.
-        if let runtime = runtimes[id], !runtime.pending.isEmpty, runtime.inFlight < runtime.config.maxConcurrency {
-            notifyChange()
-        }
+        if lookAgain { notifyChange() }
         observer.requestStarted(id, waited: waited)
-        return Lease(scheduler: self, model: id, endpoint: runtimes[id]?.endpoint ?? "", config: runtimes[id]!.config)
+        return Lease(scheduler: self, model: id, endpoint: endpoint, config: config)
     }
 
     /// Ends a request: the model is touched (LRU, keep-alive) and waiters are woken.
     func release(_ id: ModelID) {
-        guard var runtime = runtimes[id] else { return }
-        runtime.inFlight = max(0, runtime.inFlight - 1)
-        runtime.lastUsed = clock.now
-        if let device = runtime.device { servingOn[device] = max(0, (servingOn[device] ?? 1) - 1) }
-        runtimes[id] = runtime
+        let instant = clock.now
+        guard let device = withRuntime(id, { runtime in
+            runtime.inFlight = max(0, runtime.inFlight - 1)
+            runtime.lastUsed = instant
+            return runtime.device
+        }) else { return }
+        if let device { servingOn[device] = max(0, (servingOn[device] ?? 1) - 1) }
         try? ledger.endRequest(id, at: now)
         notifyChange()
+    }
+
+    /// `body` on the runtime of `id` in place: a runtime is large, and the request path's
+    /// bookkeeping, which runs for every request, should not copy it.
+    func withRuntime<T>(_ id: ModelID, _ body: (inout ModelRuntime) -> T) -> T? {
+        guard let index = runtimes.index(forKey: id) else { return nil }
+        return body(&runtimes.values[index])
     }
 
     func deviceSlotFree(_ device: DeviceID?) -> Bool {

@@ -34,6 +34,12 @@ public struct Config: Sendable {
         models.first { $0.id.rawValue == name } ?? models.first { $0.aliases.contains(name) }
     }
 
+    /// The id `model(named:)` finds, without copying its config.
+    public func modelID(named name: String) -> ModelID? {
+        if let index = models.firstIndex(where: { $0.id.rawValue == name }) { return models[index].id }
+        return models.firstIndex { $0.aliases.contains(name) }.map { models[$0].id }
+    }
+
     public func model(_ id: ModelID) -> ModelConfig? { models.first { $0.id == id } }
     public func device(_ id: DeviceID) -> DeviceConfig? { devices.first { $0.id == id } }
 }
