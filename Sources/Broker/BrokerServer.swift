@@ -3,6 +3,7 @@ import Backends
 import Devices
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -108,7 +109,7 @@ public struct BrokerServer: Sendable {
         let direct = DirectProxy(scheduler: scheduler, settings: config.broker, metrics: metrics, serverName: serverName)
         let app = Application(
             router: router(settings: config.broker, metrics: metrics),
-            server: .http1(configuration: .init(additionalChannelHandlers: [DirectProxyHandler(shared: direct), ClientHangUp()])),
+            server: HTTPServerBuilder { responder in BrokerHTTP1Channel(responder: responder, direct: direct) },
             configuration: ApplicationConfiguration(address: .hostname(config.listen.host, port: config.listen.port), serverName: serverName),
             onServerRunning: { channel in
                 await onListening(config.listen.host, channel.localAddress?.port ?? config.listen.port)

@@ -3,14 +3,13 @@ import HTTPTypes
 import Metrics
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 
 /// One request on the direct path, from the lease to the last byte of its answer: it sends the
 /// request to the backend over a pooled connection and writes the answer to the client as
 /// ``Proxy`` would (the same headers passed on, whole JSON answers in one write, streams as they
 /// come, the same structured errors), all on the client connection's event loop.
 final class DirectExchange: UpstreamReceiver {
-    let request: HTTPRequest
+    let request: HTTPRequestHead
     let route: ProxyRoute
     let body: ByteBuffer
     let model: String
@@ -24,7 +23,7 @@ final class DirectExchange: UpstreamReceiver {
     private var target: UpstreamTarget?
     private var connection: UpstreamConnection?
     private var tries = 0
-    private var response: HTTPResponse?
+    private var response: HTTPResponseHead?
     /// The answer so far, when it is read whole before it is passed on.
     private var whole: ByteBuffer?
     private var isEventStream = false
@@ -36,7 +35,7 @@ final class DirectExchange: UpstreamReceiver {
     /// The last write of the answer, once it is made: a connection is closed only after it.
     private(set) var lastWrite: EventLoopFuture<Void>?
 
-    init(request: HTTPRequest, route: ProxyRoute, body: ByteBuffer, model: String, started: UInt64, shared: DirectProxy,
+    init(request: HTTPRequestHead, route: ProxyRoute, body: ByteBuffer, model: String, started: UInt64, shared: DirectProxy,
          context: ChannelHandlerContext, done: @escaping (DirectExchange) -> Void) {
         self.request = request
         self.route = route
@@ -52,7 +51,7 @@ final class DirectExchange: UpstreamReceiver {
     func start(_ lease: Lease, target: UpstreamTarget) {
         self.lease = lease
         self.target = target
-        active = shared.metrics.active(request.method)
+        active = shared.metrics.active(.post)
         active?.increment()
         send()
     }
@@ -60,12 +59,12 @@ final class DirectExchange: UpstreamReceiver {
     private func send() {
         guard let lease, let target else { return }
         tries += 1
-        var headers = Proxy.upstreamHeaders(request.headerFields)
+        var headers = Proxy.upstreamHeaders(request.headers)
         // The whole body is here already: a backend must not hold it back for a `100 Continue`.
         headers.remove(name: "Expect")
         headers.add(name: "Host", value: target.authority)
         headers.add(name: "Content-Length", value: String(body.readableBytes))
-        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue),
+        let head = HTTPRequestHead(version: .http1_1, method: request.method,
                                    uri: target.prefix + route.backendPath(for: lease.config) + query, headers: headers)
         shared.pools.pool(for: context.eventLoop).withConnection(to: target) { result in
             switch result {
@@ -81,21 +80,20 @@ final class DirectExchange: UpstreamReceiver {
     }
 
     private var query: String {
-        guard let path = request.path, let mark = path.firstIndex(of: "?") else { return "" }
-        return String(path[mark...])
+        guard let mark = request.uri.firstIndex(of: "?") else { return "" }
+        return String(request.uri[mark...])
     }
 
     // MARK: The answer
 
     func upstreamHead(_ head: HTTPResponseHead) {
-        let response = HTTPResponse(status: .init(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase),
-                                    headerFields: stamped(Proxy.answerFields(head.headers)))
+        let response = HTTPResponseHead(version: .http1_1, status: head.status, headers: stamped(Proxy.answerHeaders(head.headers)))
         self.response = response
         isEventStream = Proxy.isEventStream(head.headers)
         if let length = Proxy.wholeLength(head.headers) {
             whole = context.channel.allocator.buffer(capacity: length)
         } else {
-            context.write(NIOAny(HTTPResponsePart.head(response)), promise: nil)
+            context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
             unflushed = true
         }
     }
@@ -104,7 +102,7 @@ final class DirectExchange: UpstreamReceiver {
         if whole != nil {
             whole!.writeImmutableBuffer(body)
         } else {
-            context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
             unflushed = true
         }
     }
@@ -120,10 +118,10 @@ final class DirectExchange: UpstreamReceiver {
         unflushed = false
         releaseLease()
         if let response, let whole {
-            context.write(NIOAny(HTTPResponsePart.head(response)), promise: nil)
-            context.write(NIOAny(HTTPResponsePart.body(whole)), promise: nil)
+            context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(whole))), promise: nil)
         }
-        lastWrite = context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)))
+        lastWrite = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
         finish(status: response?.status ?? .ok, failed: false)
     }
 
@@ -141,8 +139,8 @@ final class DirectExchange: UpstreamReceiver {
         releaseLease()
         if isEventStream {
             // The status is sent; the stream can still say why it ends.
-            context.write(NIOAny(HTTPResponsePart.body(ServerSentEvents.error(.brokeOff(model, error)))), promise: nil)
-            lastWrite = context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)))
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ServerSentEvents.error(.brokeOff(model, error))))), promise: nil)
+            lastWrite = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
         } else {
             // Any other body can only be cut short, which the client sees as a broken transfer;
             // what arrived before the break still goes out first.
@@ -156,21 +154,22 @@ final class DirectExchange: UpstreamReceiver {
     private func answer(_ error: BrokerError) {
         releaseLease()
         let body = ByteBuffer(bytes: error.body)
-        var fields = error.headers
-        fields[.contentLength] = String(body.readableBytes)
-        context.write(NIOAny(HTTPResponsePart.head(HTTPResponse(status: .init(code: error.statusCode), headerFields: stamped(fields)))),
+        var headers = HTTPHeaders(error.headers.map { ($0.name.rawName, $0.value) })
+        headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        let status = HTTPResponseStatus(statusCode: error.statusCode)
+        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: stamped(headers)))),
                       promise: nil)
-        context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
-        lastWrite = context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)))
-        finish(status: .init(code: error.statusCode), failed: true)
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+        lastWrite = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+        finish(status: status, failed: true)
     }
 
     /// With the `Date` and `Server` the framework puts on every answer it writes.
-    private func stamped(_ fields: HTTPFields) -> HTTPFields {
-        var fields = fields
-        fields[.date] = HTTPDate.now
-        fields[.server] = shared.serverName
-        return fields
+    private func stamped(_ headers: HTTPHeaders) -> HTTPHeaders {
+        var headers = headers
+        headers.replaceOrAdd(name: "Date", value: HTTPDate.now)
+        headers.replaceOrAdd(name: "Server", value: shared.serverName)
+        return headers
     }
 
     // MARK: The client
@@ -195,11 +194,11 @@ final class DirectExchange: UpstreamReceiver {
         lease.releaseNow()
     }
 
-    private func finish(status: HTTPResponse.Status, failed: Bool) {
+    private func finish(status: HTTPResponseStatus, failed: Bool) {
         guard !finished else { return }
         finished = true
         if let active {
-            let series = shared.metrics.series(route: route.path, method: request.method, status: status)
+            let series = shared.metrics.series(route: route.path, method: .post, status: HTTPResponse.Status(code: Int(status.code)))
             if failed { series.errors.increment() }
             series.record(since: started, active: active)
         }

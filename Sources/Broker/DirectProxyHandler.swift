@@ -1,7 +1,6 @@
 import Dispatch
-import HTTPTypes
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
 import VRAMConfig
 
 /// What every connection's direct path shares.
@@ -30,15 +29,17 @@ final class DirectProxy: Sendable {
 /// else (a model to load, a queue, a bad body, a missing token, a request too large, an `https`
 /// backend) is handed on to the framework untouched, where ``Routes`` answers it as before.
 ///
-/// It asks the scheduler for its lease without a task when it can (``Scheduler/admitNow(_:)``).
+/// It reads and writes NIO's HTTP/1 parts, ahead of the conversion to the framework's types
+/// (``BrokerHTTP1Channel``), and asks the scheduler for its lease without a task when it can
+/// (``Scheduler/admitNow(_:)``).
 ///
 /// Requests on one connection are answered in order: while one is taken here, later ones wait;
 /// while the framework owes an answer, later ones go to the framework too.
 final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private enum State {
         /// Between requests.
@@ -46,16 +47,16 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         /// The current request is the framework's.
         case passing
         /// Reading the body of a request that may be taken here.
-        case reading(HTTPRequest, ProxyRoute, ByteBuffer, started: UInt64)
+        case reading(HTTPRequestHead, ProxyRoute, ByteBuffer, started: UInt64)
         /// Asking the scheduler for a lease.
-        case acquiring(DirectExchange, trailers: HTTPFields?)
+        case acquiring(DirectExchange, trailers: HTTPHeaders?)
         case proxying(DirectExchange)
     }
 
     private let shared: DirectProxy
     private var state = State.idle
     /// Parts that arrived while a request was being answered here (a pipelining client).
-    private var later = CircularBuffer<HTTPRequestPart>()
+    private var later = CircularBuffer<HTTPServerRequestPart>()
     /// Requests handed to the framework whose answer it has not finished.
     private var frameworkOwes = 0
     /// The server is shutting down: the connection closes after the answer in progress.
@@ -76,10 +77,10 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func read(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func read(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
-            if frameworkOwes == 0, !quiescing, head.method == .post, let route = head.path.flatMap(Self.route), allowed(head) {
+            if frameworkOwes == 0, !quiescing, head.method == .POST, let route = Self.route(head.uri), allowed(head) {
                 state = .reading(head, route, context.channel.allocator.buffer(capacity: Self.bodyCapacity(head)),
                                  started: DispatchTime.now().uptimeNanoseconds)
             } else {
@@ -96,7 +97,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 state = .reading(head, route, body, started: started)
             }
         case (.reading(let head, let route, let body, let started), .end(let trailers)):
-            guard let model = try? route.model(in: body, contentType: head.headerFields[.contentType], settings: shared.settings) else {
+            guard let model = try? route.model(in: body, contentType: head.headers.first(name: "content-type"), settings: shared.settings) else {
                 return handOn(head, body, trailers, context: context)
             }
             let exchange = DirectExchange(request: head, route: route, body: body, model: model, started: started, shared: shared,
@@ -119,21 +120,22 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private static func route(_ path: String) -> ProxyRoute? {
-        ProxyRoute(path: path.firstIndex(of: "?").map { String(path[..<$0]) } ?? path)
+    /// The route of an origin-form target; any other form is the framework's to read.
+    private static func route(_ uri: String) -> ProxyRoute? {
+        ProxyRoute(path: uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri)
     }
 
     /// Sized from Content-Length, so a long chat is not copied again each time the buffer grows;
     /// at most 1 MiB up front, so a length that is declared but never sent costs little.
-    private static func bodyCapacity(_ head: HTTPRequest) -> Int {
-        guard let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > 0 else { return 0 }
+    private static func bodyCapacity(_ head: HTTPRequestHead) -> Int {
+        guard let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }), declared > 0 else { return 0 }
         return min(declared, 1 << 20)
     }
 
     /// Without the token the framework answers 401.
-    private func allowed(_ head: HTTPRequest) -> Bool {
+    private func allowed(_ head: HTTPRequestHead) -> Bool {
         guard case .token(let token) = shared.settings.auth else { return true }
-        return BearerToken.allows(head.headerFields[.authorization], token: token)
+        return BearerToken.allows(head.headers.first(name: "authorization"), token: token)
     }
 
     /// The scheduler's answer, when it had to be asked in a task.
@@ -153,7 +155,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Proxies the request on `lease`; false when its backend is not one the direct path serves,
     /// and the request went to the framework.
     @discardableResult
-    private func begin(_ exchange: DirectExchange, on lease: Lease, trailers: HTTPFields?, context: ChannelHandlerContext) -> Bool {
+    private func begin(_ exchange: DirectExchange, on lease: Lease, trailers: HTTPHeaders?, context: ChannelHandlerContext) -> Bool {
         guard let target = shared.pools.pool(for: context.eventLoop).target(lease.endpoint) else {
             lease.releaseNow()
             handOn(exchange.request, exchange.body, trailers, context: context)
@@ -167,7 +169,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answered(_ exchange: DirectExchange, context: ChannelHandlerContext) {
         guard case .proxying(let current) = state, current === exchange else { return }
         state = .idle
-        if quiescing || exchange.request.headerFields[.connection]?.lowercased() == "close" {
+        if quiescing || !exchange.request.isKeepAlive {
             guard let written = exchange.lastWrite else { return context.close(promise: nil) }
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
@@ -192,7 +194,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Handing on to the framework
 
-    private func handOn(_ head: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func handOn(_ head: HTTPServerRequestPart, context: ChannelHandlerContext) {
         frameworkOwes += 1
         state = .passing
         context.fireChannelRead(wrapInboundOut(head))
@@ -202,7 +204,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Hands on a whole request that was read here.
-    private func handOn(_ head: HTTPRequest, _ body: ByteBuffer, _ trailers: HTTPFields?, context: ChannelHandlerContext) {
+    private func handOn(_ head: HTTPRequestHead, _ body: ByteBuffer, _ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
         handOn(.head(head), context: context)
         if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
         context.fireChannelRead(wrapInboundOut(.end(trailers)))

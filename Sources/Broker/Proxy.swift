@@ -39,6 +39,36 @@ struct Proxy: Sendable {
         return fields
     }
 
+    /// A request's headers as the direct path sends them to its backend.
+    static func upstreamHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count + 2)
+        for (name, value) in headers where !isHopByHop(name) { kept.add(name: name, value: value) }
+        return kept
+    }
+
+    /// ``answerFields(_:)`` for the direct path, which answers in NIO's types.
+    static func answerHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count + 2)
+        for (name, value) in headers where !isHopByHop(name) || equalsIgnoringCase(name, "content-length") {
+            kept.add(name: name, value: value)
+        }
+        return kept
+    }
+
+    /// Whether a header name is one of ``hopByHop``, in any case, without lowercasing a copy
+    /// (this runs for every header of every proxied request).
+    static func isHopByHop(_ name: String) -> Bool {
+        hopByHop.contains { equalsIgnoringCase(name, $0) }
+    }
+
+    /// ASCII case-insensitive equality with `lowercase`, which must be lowercase already.
+    static func equalsIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
+        name.utf8.count == lowercase.utf8.count
+            && zip(name.utf8, lowercase.utf8).allSatisfy { byte, expected in (byte &- 65 < 26 ? byte | 0x20 : byte) == expected }
+    }
+
     static func isEventStream(_ headers: HTTPHeaders) -> Bool {
         headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") == true
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Testing
 @testable import Broker
 
@@ -74,6 +75,37 @@ struct DirectPathTests {
                 #expect(try await vramd.scheduler().int("direct") == 1)
             }
         }
+    }
+
+    @Test func anHTTP10RequestIsAnsweredAndItsConnectionClosed() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(Self.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                let connection = try RawConnection(vramd.url)
+                let request = try RawConnection.chat("a", tag: "old")
+                try connection.send(request.replacingOccurrences(of: " HTTP/1.1\r\n", with: " HTTP/1.0\r\n"))
+                try connection.read { _ in false }
+                #expect(connection.closedByServer, "HTTP/1.0 without keep-alive ends with its answer")
+                #expect(connection.received.hasPrefix("HTTP/1.1 200 OK") && connection.received.contains("\"tag\": \"old\""),
+                        "\(connection.received)")
+                #expect(try await vramd.scheduler().int("direct") == 1)
+            }
+        }
+    }
+
+    @Test func headersOfOneConnectionAreNotPassedOn() {
+        let request = HTTPHeaders([
+            ("Host", "vramd"), ("CONNECTION", "keep-alive"), ("Authorization", "Bearer t"), ("x-priority", "2"),
+            ("Content-Length", "5"), ("Transfer-Encoding", "chunked"), ("TE", "trailers"), ("Content-Type", "application/json"),
+            ("X-Request-Id", "r1"),
+        ])
+        #expect(Proxy.upstreamHeaders(request).map(\.name) == ["Content-Type", "X-Request-Id"])
+        let answer = HTTPHeaders([
+            ("Content-Length", "9"), ("Keep-Alive", "timeout=5"), ("Connection", "close"), ("transfer-encoding", "chunked"),
+            ("Content-Type", "application/json"), ("Upgrade", "h2c"),
+        ])
+        #expect(Proxy.answerHeaders(answer).map(\.name) == ["Content-Length", "Content-Type"])
+        #expect(!Proxy.isHopByHop("Content-Lengthy") && !Proxy.isHopByHop("hos") && Proxy.isHopByHop("PROXY-Authorization"))
     }
 
     @Test func aClientThatLeavesMidStreamFreesItsSlotAndStopsTheBackend() async throws {
