@@ -63,7 +63,8 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var keepAlive = true
     private var failure: (any Error)?
     fileprivate weak var pool: UpstreamPool?
-    fileprivate var idleTimeout: Scheduled<Void>?
+    /// Since when it waits in the pool for an exchange.
+    fileprivate var idleSince: NIODeadline?
 
     init(target: UpstreamTarget) {
         self.target = target
@@ -131,7 +132,6 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleTimeout?.cancel()
         pool?.remove(self)
         if let receiver {
             self.receiver = nil
@@ -150,8 +150,12 @@ final class UpstreamPool {
 
     /// Idle connections kept per backend; more are closed when their exchange ends.
     static let maxIdle = 64
-    /// How long an unused connection is kept open.
+    /// How long an unused connection is kept open (up to a quarter more: see ``sweep``).
     static let idleTimeout = TimeAmount.seconds(60)
+    /// The one timer that closes connections idle too long, while any are idle. One timer per
+    /// request, set when a connection came back and cancelled when it was taken again, cost
+    /// more than the rest of the pool's work.
+    private var sweep: Scheduled<Void>?
 
     init(loop: any EventLoop) {
         self.loop = loop
@@ -168,8 +172,7 @@ final class UpstreamPool {
     /// Calls `body` on the loop with an idle connection to `target`, or a new one.
     func withConnection(to target: UpstreamTarget, _ body: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
         while let connection = idle[target]?.popLast() {
-            connection.idleTimeout?.cancel()
-            connection.idleTimeout = nil
+            connection.idleSince = nil
             if connection.isActive {
                 body(.success(connection))
                 return
@@ -180,7 +183,8 @@ final class UpstreamPool {
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // What is sent is the client's headers as llhttp parsed them, and our own.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamConnection(target: target))
                 }
             }
@@ -202,10 +206,26 @@ final class UpstreamPool {
             connection.abort()
             return
         }
+        connection.idleSince = .now()
         idle[connection.target, default: []].append(connection)
-        connection.idleTimeout = loop.assumeIsolated().scheduleTask(in: Self.idleTimeout) { [weak connection] in
-            connection?.abort()
+        scheduleSweep()
+    }
+
+    private func scheduleSweep() {
+        guard sweep == nil else { return }
+        sweep = loop.assumeIsolated().scheduleTask(in: .nanoseconds(Self.idleTimeout.nanoseconds / 4)) { [weak self] in self?.closeExpired() }
+    }
+
+    /// Closes what has been idle for ``idleTimeout``; the most recently used are taken first, so
+    /// the ones that expire are those a quieter load no longer needs.
+    private func closeExpired() {
+        sweep = nil
+        let cutoff = NIODeadline.now() - Self.idleTimeout
+        // Over a copy: a connection that closes removes itself from `idle`.
+        for connection in idle.values.joined() where connection.idleSince.map({ $0 <= cutoff }) ?? false {
+            connection.abort()
         }
+        if idle.values.contains(where: { !$0.isEmpty }) { scheduleSweep() }
     }
 
     fileprivate func remove(_ connection: UpstreamConnection) {
