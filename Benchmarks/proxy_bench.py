@@ -69,27 +69,62 @@ def status(base):
         return json.loads(r.read())
 
 
-def wrk(url, body, connections):
+def cpu_seconds(pids):
+    """User plus system CPU time the processes have used so far."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def pin(pids, cpus):
+    """Every thread of the processes onto `cpus`."""
+    for pid in pids:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            os.sched_setaffinity(int(task), cpus)
+
+
+def wrk(url, body, connections, proxy_pids=(), cpus=None):
+    """One wrk run; with `proxy_pids`, also the CPU the proxy spent per request."""
     script = os.path.join(work, "post.lua")
     with open(script, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f"wrk.body = {json.dumps(json.dumps(body))}\n")
+    cpu_before = cpu_seconds(proxy_pids)
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True,
+                         preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None).stdout
+    cpu = cpu_seconds(proxy_pids) - cpu_before
     def ms(label):
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"), "errors": int(errors.group(1)) if errors else 0}
+    return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"), "errors": int(errors.group(1)) if errors else 0,
+            "cpu_us": cpu / (rps * seconds) * 1e6 if proxy_pids else None}
 
 
 report = []
 try:
     # --- Proxy overhead: direct, through vramd, through nginx -------------------------------
     backend_port = free_port()
-    start([backend_binary, str(backend_port)])
+    backend_process = start([backend_binary, str(backend_port)])
     direct = f"http://127.0.0.1:{backend_port}"
     wait_http(direct + "/health")
     config = {
@@ -135,9 +170,11 @@ http {{
   }}
 }}
 """)
-    start(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")], stderr=subprocess.DEVNULL)
+    nginx_process = start(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")], stderr=subprocess.DEVNULL)
     nginx = f"http://127.0.0.1:{nginx_port}"
     wait_http(nginx + "/health")
+    nginx_workers = children_of(nginx_process.pid)
+    targets = [("direct", direct, ()), ("vramd", broker, (vramd_process.pid,)), ("nginx", nginx, nginx_workers)]
 
     rows = []
     # A long chat history as clients send it (about 34 KB), where reading the request's model
@@ -149,22 +186,44 @@ http {{
               ("JSON, 34 KB request", {"model": "fast", "messages": history})]
     for label, body in bodies:
         for connections in (1, 16):
-            results = {name: wrk(url + "/v1/chat/completions", body, connections)
-                       for name, url in [("direct", direct), ("vramd", broker), ("nginx", nginx)]}
+            results = {name: wrk(url + "/v1/chat/completions", body, connections, pids) for name, url, pids in targets}
             rows.append((label, connections, results))
+
+    # The same on one CPU: in a VM, a request that wakes a process on another idle vCPU waits for
+    # the host to run that vCPU (tens of µs each time here), and a proxy adds two such hand-offs
+    # per request. With everything on one CPU nothing waits for a wake-up, and what a proxy adds
+    # is its own work.
+    one_cpu = {min(os.sched_getaffinity(0))}
+    pin([backend_process.pid, vramd_process.pid, nginx_process.pid, *nginx_workers], one_cpu)
+    pinned_rows = []
+    for label, body in bodies:
+        results = {name: wrk(url + "/v1/chat/completions", body, 1, pids, one_cpu) for name, url, pids in targets}
+        pinned_rows.append((label, 1, results))
+    pin([backend_process.pid, vramd_process.pid, nginx_process.pid, *nginx_workers], os.sched_getaffinity(0))
+
+    def proxy_table(rows):
+        report.append("| body | conns | target | req/s | p50 ms | p99 ms | non-2xx | vs direct: req/s | added p50 ms | "
+                      "added p99 ms | proxy CPU µs/req |")
+        report.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for label, connections, results in rows:
+            base = results["direct"]
+            for name in ("direct", "vramd", "nginx"):
+                r = results[name]
+                cpu = f"{r['cpu_us']:.0f}" if r["cpu_us"] is not None else "–"
+                report.append(f"| {label} | {connections} | {name} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
+                              f"{r['errors']} | {r['rps'] / base['rps']:.2f}× | {r['p50_ms'] - base['p50_ms']:+.3f} | "
+                              f"{r['p99_ms'] - base['p99_ms']:+.3f} | {cpu} |")
 
     report.append("## Proxy overhead\n")
     report.append(f"wrk, 1 thread, {seconds} s per run; the backend is `Benchmarks/backend/fast-backend.c`; nginx is a "
-                  "plain reverse proxy with upstream keep-alive and buffering off. Everything shares the 2 cores.\n")
-    report.append("| body | conns | target | req/s | p50 ms | p99 ms | non-2xx | vs direct: req/s | added p50 ms | added p99 ms |")
-    report.append("|---|---|---|---|---|---|---|---|---|---|")
-    for label, connections, results in rows:
-        base = results["direct"]
-        for name in ("direct", "vramd", "nginx"):
-            r = results[name]
-            report.append(f"| {label} | {connections} | {name} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
-                          f"{r['errors']} | {r['rps'] / base['rps']:.2f}× | {r['p50_ms'] - base['p50_ms']:+.3f} | "
-                          f"{r['p99_ms'] - base['p99_ms']:+.3f} |")
+                  "plain reverse proxy with upstream keep-alive and buffering off. Everything shares the "
+                  f"{len(os.sched_getaffinity(0))} CPUs. Proxy CPU is user plus system time of the proxy's process "
+                  "(nginx: its worker) over the run, per request.\n")
+    proxy_table(rows)
+    report.append("\n## Proxy overhead on one CPU\n")
+    report.append("The same backend and proxies, with them and wrk pinned to one CPU: no request waits for another "
+                  "CPU to wake up, so what a proxy adds is its own work.\n")
+    proxy_table(pinned_rows)
 
     # --- Cold load: request to first byte minus the backend's own spawn-to-ready -------------
     def backend_spawn_to_ready():
