@@ -33,8 +33,8 @@ struct Proxy: Sendable {
     /// belongs to its connection goes.
     static func answerFields(_ headers: HTTPHeaders) -> HTTPFields {
         var fields = HTTPFields()
-        for header in headers where !hopByHop.contains(header.name.lowercased()) || header.name.lowercased() == "content-length" {
-            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        for (name, value) in answerHeaders(headers) {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
         }
         return fields
     }
@@ -47,7 +47,7 @@ struct Proxy: Sendable {
         return kept
     }
 
-    /// ``answerFields(_:)`` for the direct path, which answers in NIO's types.
+    /// The same in NIO's types, as the direct path answers.
     static func answerHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
         var kept = HTTPHeaders()
         kept.reserveCapacity(headers.count + 2)
