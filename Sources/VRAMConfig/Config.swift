@@ -31,13 +31,17 @@ public struct Config: Sendable {
 
     /// The model a name or alias refers to.
     public func model(named name: String) -> ModelConfig? {
-        models.first { $0.id.rawValue == name } ?? models.first { $0.aliases.contains(name) }
+        modelIndex(named: name).map { models[$0] }
     }
 
     /// The id `model(named:)` finds, without copying its config.
     public func modelID(named name: String) -> ModelID? {
-        if let index = models.firstIndex(where: { $0.id.rawValue == name }) { return models[index].id }
-        return models.firstIndex { $0.aliases.contains(name) }.map { models[$0].id }
+        modelIndex(named: name).map { models[$0].id }
+    }
+
+    /// A model's own name first, then its aliases.
+    private func modelIndex(named name: String) -> Int? {
+        models.firstIndex { $0.id.rawValue == name } ?? models.firstIndex { $0.aliases.contains(name) }
     }
 
     public func model(_ id: ModelID) -> ModelConfig? { models.first { $0.id == id } }
