@@ -69,12 +69,17 @@ def status(base):
         return json.loads(r.read())
 
 
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name, from the state on."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pids):
     """User plus system CPU time the processes have used so far."""
     total = 0
     for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        fields = stat_fields(pid)
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
 
@@ -84,9 +89,8 @@ def children_of(pid):
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
+                if int(stat_fields(entry)[1]) == pid:  # the parent's pid
+                    found.append(int(entry))
             except OSError:
                 pass
     return found
@@ -194,12 +198,13 @@ http {{
     # per request. With everything on one CPU nothing waits for a wake-up, and what a proxy adds
     # is its own work.
     one_cpu = {min(os.sched_getaffinity(0))}
-    pin([backend_process.pid, vramd_process.pid, nginx_process.pid, *nginx_workers], one_cpu)
+    servers = [backend_process.pid, vramd_process.pid, nginx_process.pid, *nginx_workers]
+    pin(servers, one_cpu)
     pinned_rows = []
     for label, body in bodies:
         results = {name: wrk(url + "/v1/chat/completions", body, 1, pids, one_cpu) for name, url, pids in targets}
         pinned_rows.append((label, 1, results))
-    pin([backend_process.pid, vramd_process.pid, nginx_process.pid, *nginx_workers], os.sched_getaffinity(0))
+    pin(servers, os.sched_getaffinity(0))
 
     def proxy_table(rows):
         report.append("| body | conns | target | req/s | p50 ms | p99 ms | non-2xx | vs direct: req/s | added p50 ms | "
