@@ -32,6 +32,8 @@ final class DirectExchange: UpstreamReceiver {
     /// backend's read, one `writev` for the events that arrived at once instead of one each.
     private var unflushed = false
     private(set) var finished = false
+    /// The answer ends with the connection (see ``HTTP10Framing``).
+    private(set) var closesConnection = false
     /// The last write of the answer, once it is made: a connection is closed only after it.
     private(set) var lastWrite: EventLoopFuture<Void>?
 
@@ -87,7 +89,7 @@ final class DirectExchange: UpstreamReceiver {
     // MARK: The answer
 
     func upstreamHead(_ head: HTTPResponseHead) {
-        let response = HTTPResponseHead(version: .http1_1, status: head.status, headers: stamped(Proxy.answerHeaders(head.headers)))
+        let response = responseHead(head.status, Proxy.answerHeaders(head.headers))
         self.response = response
         isEventStream = Proxy.isEventStream(head.headers)
         if let length = Proxy.wholeLength(head.headers) {
@@ -157,19 +159,20 @@ final class DirectExchange: UpstreamReceiver {
         var headers = HTTPHeaders(error.headers.map { ($0.name.rawName, $0.value) })
         headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         let status = HTTPResponseStatus(statusCode: error.statusCode)
-        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: stamped(headers)))),
-                      promise: nil)
+        context.write(NIOAny(HTTPServerResponsePart.head(responseHead(status, headers))), promise: nil)
         context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
         lastWrite = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
         finish(status: status, failed: true)
     }
 
-    /// With the `Date` and `Server` the framework puts on every answer it writes.
-    private func stamped(_ headers: HTTPHeaders) -> HTTPHeaders {
-        var headers = headers
-        headers.replaceOrAdd(name: "Date", value: HTTPDate.now)
-        headers.replaceOrAdd(name: "Server", value: shared.serverName)
-        return headers
+    /// With the `Date` and `Server` the framework puts on every answer it writes, framed for
+    /// the request's version.
+    private func responseHead(_ status: HTTPResponseStatus, _ headers: HTTPHeaders) -> HTTPResponseHead {
+        var head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        head.headers.replaceOrAdd(name: "Date", value: HTTPDate.now)
+        head.headers.replaceOrAdd(name: "Server", value: shared.serverName)
+        closesConnection = HTTP10Framing.frame(&head, for: request)
+        return head
     }
 
     // MARK: The client

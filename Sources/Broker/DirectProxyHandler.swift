@@ -59,6 +59,10 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var later = CircularBuffer<HTTPServerRequestPart>()
     /// Requests handed to the framework whose answer it has not finished.
     private var frameworkOwes = 0
+    /// How to frame the framework's answers it has not begun, in order.
+    private var frameworkAsked = CircularBuffer<HTTP10Framing>()
+    /// The framework's answer in progress ends with the connection.
+    private var closeAfterFrameworkAnswer = false
     /// The server is shutting down: the connection closes after the answer in progress.
     private var quiescing = false
 
@@ -84,14 +88,14 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 state = .reading(head, route, context.channel.allocator.buffer(capacity: Self.bodyCapacity(head)),
                                  started: DispatchTime.now().uptimeNanoseconds)
             } else {
-                handOn(.head(head), context: context)
+                handOn(head, context: context)
             }
         case (.reading(let head, let route, var body, let started), .body(let chunk)):
             state = .idle  // so `body` is the buffer's only reference and grows in place
             body.writeImmutableBuffer(chunk)
             if body.readableBytes > shared.settings.maxBody {
                 // The framework refuses it (413) and reads the rest itself.
-                handOn(.head(head), context: context)
+                handOn(head, context: context)
                 context.fireChannelRead(wrapInboundOut(.body(body)))
             } else {
                 state = .reading(head, route, body, started: started)
@@ -169,7 +173,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answered(_ exchange: DirectExchange, context: ChannelHandlerContext) {
         guard case .proxying(let current) = state, current === exchange else { return }
         state = .idle
-        if quiescing || !exchange.request.isKeepAlive {
+        if quiescing || exchange.closesConnection || !exchange.request.isKeepAlive {
             guard let written = exchange.lastWrite else { return context.close(promise: nil) }
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
@@ -194,10 +198,11 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Handing on to the framework
 
-    private func handOn(_ head: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func handOn(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         frameworkOwes += 1
+        frameworkAsked.append(HTTP10Framing(head))
         state = .passing
-        context.fireChannelRead(wrapInboundOut(head))
+        context.fireChannelRead(wrapInboundOut(.head(head)))
         // The framework may not have seen the shutdown's notice; now that it owes an answer, it
         // closes the connection after that answer.
         if quiescing { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
@@ -205,14 +210,32 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Hands on a whole request that was read here.
     private func handOn(_ head: HTTPRequestHead, _ body: ByteBuffer, _ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
-        handOn(.head(head), context: context)
+        handOn(head, context: context)
         if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
         context.fireChannelRead(wrapInboundOut(.end(trailers)))
         state = .idle
     }
 
+    /// The framework's answers; the direct path's own do not pass here.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { frameworkOwes = max(0, frameworkOwes - 1) }
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status.code < 200:
+            // HTTP/1.0 has no interim answers: a client of it must not get one.
+            if frameworkAsked.first?.old == true { promise?.succeed(); return }
+        case .head(var head):
+            guard let asked = frameworkAsked.popFirst(), asked.old else { break }
+            closeAfterFrameworkAnswer = asked.frame(&head)
+            return context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .body:
+            break
+        case .end:
+            frameworkOwes = max(0, frameworkOwes - 1)
+            guard closeAfterFrameworkAnswer else { break }
+            closeAfterFrameworkAnswer = false
+            let written = promise ?? context.eventLoop.makePromise()
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return context.write(data, promise: written)
+        }
         context.write(data, promise: promise)
     }
 
