@@ -151,14 +151,15 @@ final class UpstreamPool {
     /// Idle connections kept per backend; more are closed when their exchange ends.
     static let maxIdle = 64
     /// How long an unused connection is kept open (up to a quarter more: see ``sweep``).
-    static let idleTimeout = TimeAmount.seconds(60)
+    private let idleTimeout: TimeAmount
     /// The one timer that closes connections idle too long, while any are idle. One timer per
     /// request, set when a connection came back and cancelled when it was taken again, cost
     /// more than the rest of the pool's work.
     private var sweep: Scheduled<Void>?
 
-    init(loop: any EventLoop) {
+    init(loop: any EventLoop, idleTimeout: TimeAmount) {
         self.loop = loop
+        self.idleTimeout = idleTimeout
     }
 
     /// The target `endpoint` names, or `nil` when the direct path does not serve it.
@@ -213,14 +214,14 @@ final class UpstreamPool {
 
     private func scheduleSweep() {
         guard sweep == nil else { return }
-        sweep = loop.assumeIsolated().scheduleTask(in: .nanoseconds(Self.idleTimeout.nanoseconds / 4)) { [weak self] in self?.closeExpired() }
+        sweep = loop.assumeIsolated().scheduleTask(in: .nanoseconds(idleTimeout.nanoseconds / 4)) { [weak self] in self?.closeExpired() }
     }
 
-    /// Closes what has been idle for ``idleTimeout``; the most recently used are taken first, so
+    /// Closes what has been idle for `idleTimeout`; the most recently used are taken first, so
     /// the ones that expire are those a quieter load no longer needs.
     private func closeExpired() {
         sweep = nil
-        let cutoff = NIODeadline.now() - Self.idleTimeout
+        let cutoff = NIODeadline.now() - idleTimeout
         // Over a copy: a connection that closes removes itself from `idle`.
         for connection in idle.values.joined() where connection.idleSince.map({ $0 <= cutoff }) ?? false {
             connection.abort()
@@ -236,12 +237,18 @@ final class UpstreamPool {
 /// One ``UpstreamPool`` per event loop, made on first use.
 final class UpstreamPools: Sendable {
     private let pools = Mutex<[ObjectIdentifier: NIOLoopBound<UpstreamPool>]>([:])
+    private let idleTimeout: TimeAmount
+
+    /// `idleTimeout`: how long an unused connection to a backend is kept open.
+    init(idleTimeout: TimeAmount = .seconds(60)) {
+        self.idleTimeout = idleTimeout
+    }
 
     /// The pool of `loop`; call it on that loop.
     func pool(for loop: any EventLoop) -> UpstreamPool {
         pools.withLock { pools in
             if let pool = pools[ObjectIdentifier(loop)] { return pool }
-            let pool = NIOLoopBound(UpstreamPool(loop: loop), eventLoop: loop)
+            let pool = NIOLoopBound(UpstreamPool(loop: loop, idleTimeout: idleTimeout), eventLoop: loop)
             pools[ObjectIdentifier(loop)] = pool
             return pool
         }.value
