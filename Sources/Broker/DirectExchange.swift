@@ -133,7 +133,10 @@ final class DirectExchange: UpstreamReceiver {
         guard let lease, !finished else { return }
         if response == nil {
             // A kept-alive connection the backend closed as it was picked: nothing was answered,
-            // so the request goes once more on a new connection, as nginx does.
+            // so the request goes once more on a new connection. nginx and Go's client resend a
+            // POST only when it could not be written at all; it is resent here whenever no answer
+            // began, because a backend closing an idle connection just as it is picked is far
+            // likelier than one that read a request and closed without a word.
             if reused && tries == 1 { return send() }
             return answer(.unreachable(lease, error))
         }
