@@ -141,6 +141,9 @@ extension Scheduler {
     /// Stops taking requests and unloads everything vramd loaded (SIGTERM, after the drain).
     public func shutdown() async {
         beginShutdown()
+        // It would keep the scheduler alive until the latest queue timeout.
+        deadlineTimer?.task.cancel()
+        deadlineTimer = nil
         for (id, runtime) in runtimes where runtime.state == .ready || runtime.state == .loading || runtime.state == .failed {
             if let task = runtime.loadTask { _ = try? await task.value }
             try? ledger.markUnloaded(id)

@@ -16,11 +16,8 @@ extension Scheduler {
         let token = sequence
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                waiters[token] = continuation
-                Task {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    self.resume(token, throwing: BrokerError.queueTimeout(model.rawValue, after: self.settings.queueTimeout))
-                }
+                waiters[token] = Waiter(continuation: continuation, deadline: deadline, model: model)
+                armDeadline(deadline)
                 if let load {
                     Task {
                         do { try await load.value } catch { self.resume(token, throwing: error) }
@@ -32,22 +29,58 @@ extension Scheduler {
         }
     }
 
+    /// Makes sure a timer is due by `deadline`. One timer serves every waiter: a request woken
+    /// by every release waits again many times, and a timer of its own for each wait, left to
+    /// run to the queue's timeout, piled up by the hundred thousand in the soak.
+    private func armDeadline(_ deadline: ContinuousClock.Instant) {
+        if let armed = deadlineTimer, armed.due <= deadline { return }
+        deadlineTimer?.task.cancel()
+        let task = Task {
+            guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return }
+            self.expireWaiters(armedFor: deadline)
+        }
+        deadlineTimer = (deadline, task)
+        deadlineTimersSet += 1
+    }
+
+    /// Ends the waits whose deadline has passed, and arms the timer for the next one.
+    private func expireWaiters(armedFor due: ContinuousClock.Instant) {
+        if deadlineTimer?.due == due { deadlineTimer = nil }
+        let now = clock.now
+        for (token, waiter) in waiters where waiter.deadline <= now {
+            resume(token, throwing: BrokerError.queueTimeout(waiter.model.rawValue, after: settings.queueTimeout))
+        }
+        if let next = waiters.values.lazy.map(\.deadline).min() { armDeadline(next) }
+    }
+
     private func resume(_ token: Int, throwing error: any Error) {
         guard let waiter = waiters.removeValue(forKey: token) else { return }
         if error is BrokerError, (error as? BrokerError)?.code == "queue_timeout" { stats.queueTimeouts += 1 }
-        waiter.resume(throwing: error)
+        waiter.continuation.resume(throwing: error)
     }
 
     func notifyChange() {
         let current = waiters
         waiters.removeAll()
-        for waiter in current.values { waiter.resume() }
+        for waiter in current.values { waiter.continuation.resume() }
     }
 
+    /// Wakes every waiter after `delay`, unless a wake already due by then will.
     func wake(after delay: Duration) {
+        let due = clock.now.advanced(by: delay)
+        if let pending = nextWake, pending <= due { return }
+        nextWake = due
         Task {
-            try? await Task.sleep(for: delay)
+            try? await Task.sleep(until: due, clock: .continuous)
+            if self.nextWake == due { self.nextWake = nil }
             self.notifyChange()
         }
     }
+}
+
+/// A suspended ``Scheduler/waitForChange(until:model:orLoad:)``.
+struct Waiter {
+    let continuation: CheckedContinuation<Void, any Error>
+    let deadline: ContinuousClock.Instant
+    let model: ModelID
 }

@@ -26,7 +26,13 @@ public actor Scheduler {
     private var loadingDevices: Set<DeviceID> = []
     private var loadingGroups: Set<String> = []
     private var servingOn: [DeviceID: Int] = [:]
-    var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+    var waiters: [Int: Waiter] = [:]
+    /// The one timer that ends waits at their deadline, and when it is due.
+    var deadlineTimer: (due: ContinuousClock.Instant, task: Task<Void, Never>)?
+    /// How many times a deadline timer was set, against ``sequence``, the waits begun.
+    var deadlineTimersSet = 0
+    /// When the earliest ``wake(after:)`` still to come is due.
+    var nextWake: ContinuousClock.Instant?
     var exitWatchers: [ModelID: Task<Void, Never>] = [:]
     var shuttingDown = false
     var stats = SchedulerStats()

@@ -1,0 +1,77 @@
+import Devices
+import Logging
+import Testing
+import VRAMConfig
+import VRAMPolicy
+@testable import Broker
+
+/// A queued request waits many times (every release wakes all waiters, and those that were not
+/// first wait again); a timer per wait, each running to the queue's timeout, piled up by the
+/// hundred thousand in a busy scheduler. One timer serves them all.
+@Suite(.timeLimit(.minutes(1)))
+struct WaitDeadlineTests {
+    static func scheduler() throws -> (Scheduler, Accountant) {
+        let config = try Config.parse(yaml: """
+            queue: {max: 64, timeout: 10m}
+            devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+            models:
+              m0: {kind: llm, memory: 1GiB, max_concurrency: 1, backend: {type: external, url: "http://unused"}}
+            """, file: "waits.yaml")
+        let accountant = Accountant(limits: ["gpu0": 8 << 30], sizes: ["m0": 1 << 30], neverEvicted: [], groups: [:])
+        var logger = Logger(label: "waits")
+        logger.logLevel = .critical
+        let scheduler = try Scheduler(
+            config: config, probes: ["gpu0": SimulatedDeviceProbe(capacity: 8 << 30)], footprints: nil,
+            footprint: { model in (model.declaredMemory ?? 0, .declared) },
+            backendFactory: { model in InProcessBackend(model: model.id, accountant: accountant) },
+            logger: logger)
+        return (scheduler, accountant)
+    }
+
+    @Test func oneTimerServesEveryWait() async throws {
+        let (scheduler, accountant) = try Self.scheduler()
+
+        // Sixteen clients on one slot: nearly every request waits, and waits again.
+        let served = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    var served = 0
+                    for _ in 0..<25 {
+                        guard let lease = try? await scheduler.acquire("m0", priority: 0) else { continue }
+                        accountant.begin(lease.model)
+                        await Task.yield()
+                        accountant.end(lease.model)
+                        await lease.release()
+                        served += 1
+                    }
+                    return served
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(served == 400)
+        let stats = await scheduler.stats
+        #expect(stats.queueWait.percentile(0.99) > 0, "requests did wait")
+
+        let waits = await scheduler.sequence
+        #expect(waits > served, "requests waited again after being woken")
+        #expect(await scheduler.deadlineTimersSet < 5, "one timer serves all \(waits) waits")
+        await scheduler.shutdown()
+    }
+
+    @Test func anEarlierDeadlineIsKeptAfterALaterOne() async throws {
+        let (scheduler, _) = try Self.scheduler()
+        let start = ContinuousClock.now
+        async let late: Void = scheduler.waitForChange(until: start.advanced(by: .seconds(40)), model: "m0")
+        while await scheduler.waiters.isEmpty { await Task.yield() }
+        // Its deadline comes before the one the timer is set for.
+        await #expect(throws: BrokerError.self) {
+            try await scheduler.waitForChange(until: start.advanced(by: .milliseconds(200)), model: "m0")
+        }
+        #expect(start.duration(to: .now) < .seconds(20), "timed out at its own deadline, not the later one")
+        #expect(await scheduler.stats.queueTimeouts == 1)
+        await scheduler.notifyChange()
+        try await late
+        await scheduler.shutdown()
+    }
+}
