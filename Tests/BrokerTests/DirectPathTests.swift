@@ -77,22 +77,6 @@ struct DirectPathTests {
         }
     }
 
-    @Test func anHTTP10RequestIsAnsweredAndItsConnectionClosed() async throws {
-        try await TestBackend.with { backend in
-            try await Vramd.with(Self.config(backend)) { vramd in
-                #expect(try await vramd.chat("a").status == 200)
-                let connection = try RawConnection(vramd.url)
-                let request = try RawConnection.chat("a", tag: "old")
-                try connection.send(request.replacingOccurrences(of: " HTTP/1.1\r\n", with: " HTTP/1.0\r\n"))
-                try connection.read { _ in false }
-                #expect(connection.closedByServer, "HTTP/1.0 without keep-alive ends with its answer")
-                #expect(connection.received.hasPrefix("HTTP/1.0 200 OK") && connection.received.contains("\"tag\": \"old\""),
-                        "\(connection.received)")
-                #expect(try await vramd.scheduler().int("direct") == 1)
-            }
-        }
-    }
-
     @Test func headersOfOneConnectionAreNotPassedOn() {
         let request = HTTPHeaders([
             ("Host", "vramd"), ("CONNECTION", "keep-alive"), ("Authorization", "Bearer t"), ("x-priority", "2"),

@@ -18,6 +18,21 @@ struct HTTP10Tests {
         return (String(received[..<end.lowerBound]).lowercased(), String(received[end.upperBound...]))
     }
 
+    @Test func anHTTP10RequestIsAnsweredAndItsConnectionClosed() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(DirectPathTests.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                let connection = try RawConnection(vramd.url)
+                try connection.send(Self.old(try RawConnection.chat("a", tag: "old")))
+                try connection.read { _ in false }
+                #expect(connection.closedByServer, "HTTP/1.0 without keep-alive ends with its answer")
+                #expect(connection.received.hasPrefix("HTTP/1.0 200 OK") && connection.received.contains("\"tag\": \"old\""),
+                        "\(connection.received)")
+                #expect(try await vramd.scheduler().int("direct") == 1)
+            }
+        }
+    }
+
     @Test func aStreamOnTheDirectPathEndsWithTheConnectionInsteadOfChunks() async throws {
         try await TestBackend.with { backend in
             try await Vramd.with(DirectPathTests.config(backend)) { vramd in

@@ -1,6 +1,9 @@
 import Backends
+import Broker
 import Devices
+import Logging
 import Synchronization
+import VRAMConfig
 import VRAMPolicy
 
 /// The soak's stand-in for the device and the servers: every load and unload moves real
@@ -111,4 +114,21 @@ actor InProcessBackend: Backend {
 
     func health() async -> BackendHealth { device == nil ? .notLoaded : .healthy }
     func measuredFootprint() async throws -> UInt64? { nil }
+}
+
+extension Scheduler {
+    /// A scheduler on `config`'s devices, simulated, whose backends are in-process ones that
+    /// account in `accountant`; it logs only what is critical.
+    static func inProcess(_ config: Config, accountant: Accountant) throws -> Scheduler {
+        let probes: [DeviceID: any DeviceProbe] = Dictionary(uniqueKeysWithValues: config.devices.map {
+            ($0.id, SimulatedDeviceProbe(capacity: UInt64($0.capacity ?? 0)) as any DeviceProbe)
+        })
+        var logger = Logger(label: "soak")
+        logger.logLevel = .critical
+        return try Scheduler(
+            config: config, probes: probes, footprints: nil,
+            footprint: { model in (model.declaredMemory ?? 0, .declared) },
+            backendFactory: { model in InProcessBackend(model: model.id, accountant: accountant) },
+            logger: logger)
+    }
 }

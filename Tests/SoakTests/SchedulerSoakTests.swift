@@ -1,8 +1,6 @@
 import Backends
 import Broker
-import Devices
 import Foundation
-import Logging
 import Testing
 import VRAMConfig
 import VRAMPolicy
@@ -74,16 +72,7 @@ import VRAMPolicy
         let config = try Config.parse(yaml: cast.yaml, file: "soak.yaml")
         let limits: [DeviceID: Int64] = Dictionary(uniqueKeysWithValues: config.devices.map { ($0.id, ($0.capacity ?? 0) - $0.cushion) })
         let accountant = Accountant(limits: limits, sizes: cast.sizes, neverEvicted: cast.protected, groups: cast.groups)
-        let probes: [DeviceID: any DeviceProbe] = Dictionary(uniqueKeysWithValues: config.devices.map {
-            ($0.id, SimulatedDeviceProbe(capacity: UInt64($0.capacity ?? 0)) as any DeviceProbe)
-        })
-        var logger = Logger(label: "soak")
-        logger.logLevel = .critical
-        let scheduler = try Scheduler(
-            config: config, probes: probes, footprints: nil,
-            footprint: { model in (model.declaredMemory ?? 0, .declared) },
-            backendFactory: { model in InProcessBackend(model: model.id, accountant: accountant) },
-            logger: logger)
+        let scheduler = try Scheduler.inProcess(config, accountant: accountant)
 
         let clients = 24
         // Rounded up: the run sends at least the number of requests asked for.

@@ -1,5 +1,3 @@
-import Devices
-import Logging
 import Testing
 import VRAMConfig
 import VRAMPolicy
@@ -18,14 +16,7 @@ struct WaitDeadlineTests {
               m0: {kind: llm, memory: 1GiB, max_concurrency: 1, backend: {type: external, url: "http://unused"}}
             """, file: "waits.yaml")
         let accountant = Accountant(limits: ["gpu0": 8 << 30], sizes: ["m0": 1 << 30], neverEvicted: [], groups: [:])
-        var logger = Logger(label: "waits")
-        logger.logLevel = .critical
-        let scheduler = try Scheduler(
-            config: config, probes: ["gpu0": SimulatedDeviceProbe(capacity: 8 << 30)], footprints: nil,
-            footprint: { model in (model.declaredMemory ?? 0, .declared) },
-            backendFactory: { model in InProcessBackend(model: model.id, accountant: accountant) },
-            logger: logger)
-        return (scheduler, accountant)
+        return (try Scheduler.inProcess(config, accountant: accountant), accountant)
     }
 
     @Test func oneTimerServesEveryWait() async throws {
