@@ -227,6 +227,10 @@ public actor Scheduler {
         defer {
             for victim in contended where runtimes[victim]?.state != .unloading { runtimes[victim]?.endContention() }
             runtimes[id]?.loadTask = nil
+            // A load that gave up before its backend was asked (no room in time) leaves the
+            // model loadable: left "loading" with nothing loading it, every later request would
+            // wait for it until its own timeout, for as long as vramd runs.
+            if runtimes[id]?.state == .loading { runtimes[id]?.state = .unloaded }
             notifyChange()
         }
         let deadline = clock.now.advanced(by: settings.queueTimeout)

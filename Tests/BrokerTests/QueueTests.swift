@@ -61,6 +61,33 @@ struct QueueTests {
         }
     }
 
+    @Test func aModelWhoseLoadFoundNoRoomInTimeIsLoadedOnceThereIsRoom() async throws {
+        try await TestBackend.with(["--check-loaded"]) { backend in
+            try await Vramd.with("""
+                queue: {timeout: 500ms}
+                policy: {min_residency: 0s}
+                devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+                models:
+                  a: {kind: llm, memory: 5GiB, preload: true, backend: \(backend.yaml(model: "a"))}
+                  b: {kind: llm, memory: 5GiB, backend: \(backend.yaml(model: "b"))}
+                """) { vramd in
+                try await vramd.waitForModel("a", "preloaded") { $0.state == "ready" }
+                async let holder = vramd.chat("a", tag: "holder", ["gate": "hold"])
+                await backend.started("holder")
+                // b's load waits for a's room, which the held request keeps past the timeout.
+                let refused = try await vramd.chat("b", tag: "early")
+                #expect(refused.status == 503 && refused.errorCode == "queue_timeout", "\(refused)")
+                #expect(try await vramd.model("b").state == "unloaded", "not left loading with nothing loading it")
+                try await backend.open("hold")
+                #expect(try await holder.status == 200)
+                let served = try await vramd.chat("b", tag: "late")
+                #expect(served.status == 200, "\(served)")
+                #expect(try await vramd.model("a").state == "unloaded", "evicted for b")
+                #expect(try await vramd.model("b").state == "ready")
+            }
+        }
+    }
+
     @Test func aClientThatLeavesLeavesTheQueue() async throws {
         try await TestBackend.with(["--check-loaded"]) { backend in
             try await Vramd.with("""

@@ -66,4 +66,30 @@ struct WaitDeadlineTests {
         try await late
         await scheduler.shutdown()
     }
+
+    /// A load waiting for room that a busy model holds gives up at the queue's timeout; the
+    /// model must stay loadable, so the next request, once there is room, loads it.
+    @Test func aLoadThatFindsNoRoomInTimeLeavesTheModelLoadable() async throws {
+        let config = try Config.parse(yaml: """
+            queue: {max: 64, timeout: 300ms}
+            policy: {min_residency: 0s}
+            devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+            models:
+              a: {kind: llm, memory: 5GiB, backend: {type: external, url: "http://unused"}}
+              b: {kind: llm, memory: 5GiB, backend: {type: external, url: "http://unused"}}
+            """, file: "room.yaml")
+        let accountant = Accountant(limits: ["gpu0": 8 << 30], sizes: ["a": 5 << 30, "b": 5 << 30], neverEvicted: [], groups: [:])
+        let scheduler = try Scheduler.inProcess(config, accountant: accountant)
+        let busy = try await scheduler.acquire("a", priority: 0)
+        await #expect(throws: BrokerError.self, "a is busy past b's timeout") {
+            try await scheduler.acquire("b", priority: 0)
+        }
+        #expect(await scheduler.models().first { $0.id == "b" }?.state == .unloaded)
+        await busy.release()
+        let served = try await scheduler.acquire("b", priority: 0)
+        #expect(await scheduler.models().map(\.state) == [.unloaded, .ready], "a evicted for b")
+        await served.release()
+        await scheduler.shutdown()
+        #expect(accountant.snapshot.violations.isEmpty, "\(accountant.snapshot.violations)")
+    }
 }
