@@ -29,7 +29,7 @@ public actor Scheduler {
     var waiters: [Int: Waiter] = [:]
     /// The one timer that ends waits at their deadline, and when it is due.
     var deadlineTimer: (due: ContinuousClock.Instant, task: Task<Void, Never>)?
-    /// How many times a deadline timer was set, against ``sequence``, the waits begun.
+    /// How many times a deadline timer was set: what a test compares with the waits begun.
     var deadlineTimersSet = 0
     /// When the earliest ``wake(after:)`` still to come is due.
     var nextWake: ContinuousClock.Instant?
