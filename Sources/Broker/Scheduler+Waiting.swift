@@ -2,12 +2,17 @@ import VRAMPolicy
 
 /// How requests and loads wait: every waiter is a continuation keyed by a token, all of them
 /// woken by ``notifyChange()`` to look at the state again; a waiter also ends at its deadline,
-/// when its task is cancelled, or when the load it joined fails.
+/// or when its task is cancelled.
+///
+/// A load's end, failed or not, is a change like any other: `performLoad` wakes every waiter as
+/// it ends, before its task's value is set, and a request that joined the load reads the failure
+/// from that task (``Scheduler/acquire(_:priority:)``'s `joinedLoad`). A watcher per wait for the
+/// load's end would only ever find its waiter gone, and would live until the load ended: one per
+/// wakeup of every queued request, through a load that can take minutes.
 extension Scheduler {
     /// Suspends until something changes (a release, a load or unload finishing), the deadline
-    /// passes (queue timeout), the client goes away, or — when given — the load fails.
-    func waitForChange(until deadline: ContinuousClock.Instant, model: ModelID,
-                               orLoad load: Task<Void, any Error>? = nil) async throws {
+    /// passes (queue timeout), or the client goes away.
+    func waitForChange(until deadline: ContinuousClock.Instant, model: ModelID) async throws {
         if clock.now >= deadline {
             stats.queueTimeouts += 1
             throw BrokerError.queueTimeout(model.rawValue, after: settings.queueTimeout)
@@ -18,11 +23,6 @@ extension Scheduler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 waiters[token] = Waiter(continuation: continuation, deadline: deadline, model: model)
                 armDeadline(deadline)
-                if let load {
-                    Task {
-                        do { try await load.value } catch { self.resume(token, throwing: error) }
-                    }
-                }
             }
         } onCancel: {
             Task { await self.resume(token, throwing: CancellationError()) }
@@ -78,7 +78,7 @@ extension Scheduler {
     }
 }
 
-/// A suspended ``Scheduler/waitForChange(until:model:orLoad:)``.
+/// A suspended ``Scheduler/waitForChange(until:model:)``.
 struct Waiter {
     let continuation: CheckedContinuation<Void, any Error>
     let deadline: ContinuousClock.Instant

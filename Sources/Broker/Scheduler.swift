@@ -129,7 +129,7 @@ public actor Scheduler {
             case .loading:
                 // Joining a load: its failure is this request's failure too.
                 joinedLoad = runtime.loadTask ?? joinedLoad
-                try await waitForChange(until: deadline, model: id, orLoad: runtime.loadTask)
+                try await waitForChange(until: deadline, model: id)
             case .unloading:
                 try await waitForChange(until: deadline, model: id)
             case .unloaded, .failed:
@@ -141,7 +141,7 @@ public actor Scheduler {
                 try Task.checkCancellation()  // a load is never started for a client that left
                 let task = startLoad(id)
                 joinedLoad = task
-                try await waitForChange(until: deadline, model: id, orLoad: task)
+                try await waitForChange(until: deadline, model: id)
             }
         }
     }

@@ -166,6 +166,37 @@ struct ErrorTests {
         }
     }
 
+    /// Every request that joined a load hears how it failed, at once: none waits out its timeout,
+    /// and none starts a load of its own.
+    @Test func everyRequestJoinedToALoadThatDiesGetsItsError() async throws {
+        try await withTemporaryDirectory { pids in
+            try await Vramd.with("""
+                devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+                models:
+                  crash: {kind: llm, memory: 4GiB, backend: {type: process, load_timeout: 30s,
+                          command: \(TestPrograms.processCommand(["--never-ready", "--pid-dir", pids]))}}
+                """) { vramd in
+                let joined = (0..<5).map { index in Task { try await vramd.chat("crash", tag: "r\(index)") } }
+                try await vramd.waitForModel("crash", "5 queued") { $0.int("queued") == 5 }
+                var started: [Int32] = []
+                while started.isEmpty {
+                    started = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let killed = ContinuousClock.now
+                kill(started[0], SIGKILL)
+                for request in joined {
+                    let reply = try await request.value
+                    #expect(reply.status == 502 && reply.errorCode == "backend_failed", "\(reply)")
+                }
+                #expect(killed.duration(to: .now) < .seconds(10), "answered by the load's end, not the 30 s load timeout")
+                let all = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
+                #expect(all == started, "one load for all five requests: \(all)")
+                #expect(try await vramd.scheduler().int("load_failures") == 1)
+            }
+        }
+    }
+
     @Test func aModelThatNeverFitsAnswers507() async throws {
         try await TestBackend.with { backend in
             try await Vramd.with("""

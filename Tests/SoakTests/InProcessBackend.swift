@@ -120,6 +120,11 @@ extension Scheduler {
     /// A scheduler on `config`'s devices, simulated, whose backends are in-process ones that
     /// account in `accountant`; it logs only what is critical.
     static func inProcess(_ config: Config, accountant: Accountant) throws -> Scheduler {
+        try inProcess(config) { model in InProcessBackend(model: model.id, accountant: accountant) }
+    }
+
+    /// The same with backends of the test's own making.
+    static func inProcess(_ config: Config, backends: @escaping @Sendable (ModelConfig) -> any Backend) throws -> Scheduler {
         let probes: [DeviceID: any DeviceProbe] = Dictionary(uniqueKeysWithValues: config.devices.map {
             ($0.id, SimulatedDeviceProbe(capacity: UInt64($0.capacity ?? 0)) as any DeviceProbe)
         })
@@ -128,7 +133,7 @@ extension Scheduler {
         return try Scheduler(
             config: config, probes: probes, footprints: nil,
             footprint: { model in (model.declaredMemory ?? 0, .declared) },
-            backendFactory: { model in InProcessBackend(model: model.id, accountant: accountant) },
+            backendFactory: backends,
             logger: logger)
     }
 }

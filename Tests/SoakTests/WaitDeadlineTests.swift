@@ -1,3 +1,5 @@
+import Backends
+import Foundation
 import Testing
 import VRAMConfig
 import VRAMPolicy
@@ -92,4 +94,92 @@ struct WaitDeadlineTests {
         await scheduler.shutdown()
         #expect(accountant.snapshot.violations.isEmpty, "\(accountant.snapshot.violations)")
     }
+
+    /// Every release wakes every waiter, and a request waiting for a load waits again each time,
+    /// so what a wait leaves behind until the load ends piles up as waiters × releases. Each
+    /// such wait used to leave a task watching the load: 64 requests waiting out a load while
+    /// another model served 16,000 kept 1.5 GB.
+    @Test func waitingOutALongLoadCostsNoMemoryPerWakeup() async throws {
+        let config = try Config.parse(yaml: """
+            queue: {max: 1000, timeout: 10m}
+            devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+            models:
+              busy: {kind: llm, memory: 1GiB, max_concurrency: 1, backend: {type: external, url: "http://unused"}}
+              slow: {kind: llm, memory: 1GiB, backend: {type: external, url: "http://unused"}}
+            """, file: "long-load.yaml")
+        let gate = LoadGate()
+        let scheduler = try Scheduler.inProcess(config) { model in GatedBackend(model: model.id, gate: model.id == "slow" ? gate : nil) }
+        // Loaded first: a device takes one load at a time, and "slow" is about to hold it.
+        await (try scheduler.acquire("busy", priority: 0)).release()
+
+        let waiting = (0..<64).map { _ in
+            Task { await (try scheduler.acquire("slow", priority: 0)).release() }
+        }
+        while await scheduler.queued < 64 { await Task.yield() }
+        let before = try residentBytes()
+        await withTaskGroup(of: Void.self) { clients in
+            for _ in 0..<4 {
+                clients.addTask {
+                    for _ in 0..<1000 { await (try? scheduler.acquire("busy", priority: 0))?.release() }
+                }
+            }
+        }
+        let grown = try residentBytes() - before
+        #expect(await gate.holding, "the load was still going on")
+        #expect(await scheduler.stats.requests >= 4065)
+        #expect(grown < 64 << 20, "4,000 releases with 64 requests waiting for a load grew the process by \(grown >> 20) MiB")
+
+        await gate.open()
+        for request in waiting { try await request.value }
+        await scheduler.shutdown()
+    }
+}
+
+/// Holds the loads that pass through it until it is opened.
+private actor LoadGate {
+    private var opened = false
+    private var held: [CheckedContinuation<Void, Never>] = []
+
+    var holding: Bool { !held.isEmpty }
+
+    func pass() async {
+        if opened { return }
+        await withCheckedContinuation { held.append($0) }
+    }
+
+    func open() {
+        opened = true
+        for load in held { load.resume() }
+        held = []
+    }
+}
+
+/// A backend that holds no memory, whose load waits for `gate` when it has one.
+private actor GatedBackend: Backend {
+    nonisolated let model: ModelID
+    nonisolated let management = BackendManagement.vramd
+    nonisolated let exits = AsyncStream<BackendExit> { $0.finish() }
+    private let gate: LoadGate?
+
+    init(model: ModelID, gate: LoadGate?) {
+        self.model = model
+        self.gate = gate
+    }
+
+    func load(on placement: Placement) async throws -> LoadedModel {
+        await gate?.pass()
+        return LoadedModel(model: model, device: placement.device, endpoint: "inprocess://\(model)", loadDuration: .zero)
+    }
+
+    func unload() async throws -> UnloadReport { UnloadReport(wasLoaded: true, memoryReturned: true) }
+    func health() async -> BackendHealth { .healthy }
+    func measuredFootprint() async throws -> UInt64? { nil }
+}
+
+/// The process's resident memory now, from `/proc/self/status`.
+private func residentBytes() throws -> Int {
+    let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+    let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+    let kilobytes = try #require(line.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap { Int($0) })
+    return kilobytes << 10
 }
