@@ -234,6 +234,10 @@ public actor Scheduler {
             notifyChange()
         }
         let deadline = clock.now.advanced(by: settings.queueTimeout)
+        // What this load last said it waits for. Every release anywhere wakes it to plan again:
+        // reporting each of those would post the same wait to the hook (a task and an HTTP
+        // request each) and log it hundreds of times a second on a busy broker.
+        var reportedWait: Set<ModelID>?
         while true {
             await refreshReadings(forLoadOf: id)
             let decision = ledger.plan(load: id, at: now)
@@ -249,8 +253,12 @@ public actor Scheduler {
                 // otherwise its queue, served as each request ends, could keep it busy forever.
                 contended.formUnion(plan.waitingFor.map(\.model))
                 _ = swapQuantumHolds(plan.waitingFor.map(\.model), for: id)
-                firePressureHook(decision)
-                logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
+                let waitingFor = Set(plan.waitingFor.map(\.model))
+                if waitingFor != reportedWait {
+                    reportedWait = waitingFor
+                    firePressureHook(decision)
+                    logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
+                }
                 try await waitForChange(until: deadline, model: id)
             case .load(let plan):
                 let devices = Set([plan.device] + plan.evictions.map(\.device))

@@ -106,7 +106,8 @@ public struct BrokerSettings: Sendable, Hashable {
     public var stateDirectory: String?
     /// `log_dir`: where process backends' output is kept (default: the state directory's `logs`).
     public var logDirectory: String?
-    /// `hooks.on_pressure`: a URL that gets a JSON POST whenever a load has to evict or wait.
+    /// `hooks.on_pressure`: a URL that gets a JSON POST whenever a load has to evict, or has to
+    /// wait (once per wait, and again only when what it waits for changes).
     public var onPressureHook: String?
     /// `audio_proxy`: `GET {path}/*` is passed to `model`'s backend.
     public var audioProxy: AudioProxy?

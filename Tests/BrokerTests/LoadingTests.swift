@@ -139,4 +139,37 @@ struct LoadingTests {
             }
         }
     }
+
+    /// A load waiting for a busy model plans again at every release anywhere; the hook (and the
+    /// log) hear of the wait once, not once per release.
+    @Test func onPressureHookHearsOfAWaitOnce() async throws {
+        try await TestBackend.with(["--check-loaded"]) { backend in
+            try await TestBackend.with { hook in
+                try await Vramd.with("""
+                    policy: {min_residency: 0s}
+                    hooks: {on_pressure: "\(hook.url)/hook"}
+                    devices: [{id: gpu0, kind: simulated, capacity: 10GiB}]
+                    models:
+                      a: {kind: llm, memory: 6GiB, backend: \(backend.yaml(model: "a"))}
+                      b: {kind: llm, memory: 8GiB, backend: \(backend.yaml(model: "b"))}
+                      small: {kind: llm, memory: 2GiB, backend: \(backend.yaml(model: "small"))}
+                    """) { vramd in
+                    #expect(try await vramd.chat("small").status == 200)
+                    async let holder = vramd.chat("a", tag: "holder", ["gate": "hold"])
+                    await backend.started("holder")
+                    // Only a's 6 GiB make room for b: it waits for a.
+                    async let waiting = vramd.chat("b")
+                    _ = await hook.output.first { $0.hasPrefix("hook ") }
+                    for _ in 0..<5 { #expect(try await vramd.chat("small").status == 200) }
+                    try await backend.open("hold")
+                    #expect(try await holder.status == 200)
+                    #expect(try await waiting.status == 200)
+                    _ = await hook.output.first { $0.hasPrefix("hook ") && $0.contains("\"evict\"") }
+                    let posted = try await hook.stats().hooks
+                    #expect(posted.compactMap { $0["decision"] as? String } == ["wait", "evict"], "\(posted)")
+                    #expect(posted.first?["waiting_for"] as? [String] == ["a"], "\(posted)")
+                }
+            }
+        }
+    }
 }
