@@ -136,7 +136,7 @@ struct ErrorTests {
                 let reply = try await vramd.chat("slow")
                 #expect(reply.status == 504 && reply.errorCode == "load_timeout", "\(reply)")
                 #expect(reply.error["retryable"] as? Bool == true)
-                let started = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
+                let started = try startedProcesses(in: pids)
                 #expect(started.count == 1)
                 #expect(started.allSatisfy { !isAlive($0) }, "the process that never got ready is still running")
                 #expect(try await vramd.model("slow").state == "failed")
@@ -145,55 +145,41 @@ struct ErrorTests {
     }
 
     @Test func aProcessThatExitsWhileLoadingAnswers502AtOnce() async throws {
-        try await withTemporaryDirectory { pids in
-            try await Vramd.with("""
-                devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
-                models:
-                  crash: {kind: llm, memory: 4GiB, backend: {type: process, load_timeout: 30s,
-                          command: \(TestPrograms.processCommand(["--never-ready", "--exit-after", "0.2", "--pid-dir", pids]))}}
-                """) { vramd in
-                let sent = ContinuousClock.now
-                let reply = try await vramd.chat("crash")
-                // Its exit is the answer: nothing waits for the 30 s load timeout.
-                #expect(sent.duration(to: .now) < .seconds(10))
-                #expect(reply.status == 502 && reply.errorCode == "backend_failed", "\(reply)")
-                #expect((reply.error["message"] as? String)?.contains("before it became ready") == true, "\(reply)")
-                #expect(reply.error["retryable"] as? Bool == true)
-                #expect(try await vramd.model("crash").state == "failed")
-                let started = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
-                #expect(started.count == 1 && started.filter(isAlive).isEmpty, "\(started)")
-            }
+        try await withUnreadyProcess(["--exit-after", "0.2"]) { vramd, pids in
+            let sent = ContinuousClock.now
+            let reply = try await vramd.chat("crash")
+            // Its exit is the answer: nothing waits for the 30 s load timeout.
+            #expect(sent.duration(to: .now) < .seconds(10))
+            #expect(reply.status == 502 && reply.errorCode == "backend_failed", "\(reply)")
+            #expect((reply.error["message"] as? String)?.contains("before it became ready") == true, "\(reply)")
+            #expect(reply.error["retryable"] as? Bool == true)
+            #expect(try await vramd.model("crash").state == "failed")
+            let started = try startedProcesses(in: pids)
+            #expect(started.count == 1 && started.filter(isAlive).isEmpty, "\(started)")
         }
     }
 
     /// Every request that joined a load hears how it failed, at once: none waits out its timeout,
     /// and none starts a load of its own.
     @Test func everyRequestJoinedToALoadThatDiesGetsItsError() async throws {
-        try await withTemporaryDirectory { pids in
-            try await Vramd.with("""
-                devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
-                models:
-                  crash: {kind: llm, memory: 4GiB, backend: {type: process, load_timeout: 30s,
-                          command: \(TestPrograms.processCommand(["--never-ready", "--pid-dir", pids]))}}
-                """) { vramd in
-                let joined = (0..<5).map { index in Task { try await vramd.chat("crash", tag: "r\(index)") } }
-                try await vramd.waitForModel("crash", "5 queued") { $0.int("queued") == 5 }
-                var started: [Int32] = []
-                while started.isEmpty {
-                    started = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-                let killed = ContinuousClock.now
-                kill(started[0], SIGKILL)
-                for request in joined {
-                    let reply = try await request.value
-                    #expect(reply.status == 502 && reply.errorCode == "backend_failed", "\(reply)")
-                }
-                #expect(killed.duration(to: .now) < .seconds(10), "answered by the load's end, not the 30 s load timeout")
-                let all = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
-                #expect(all == started, "one load for all five requests: \(all)")
-                #expect(try await vramd.scheduler().int("load_failures") == 1)
+        try await withUnreadyProcess([]) { vramd, pids in
+            let joined = (0..<5).map { index in Task { try await vramd.chat("crash", tag: "r\(index)") } }
+            try await vramd.waitForModel("crash", "5 queued") { $0.int("queued") == 5 }
+            var started = try startedProcesses(in: pids)
+            while started.isEmpty {
+                try await Task.sleep(for: .milliseconds(20))
+                started = try startedProcesses(in: pids)
             }
+            let killed = ContinuousClock.now
+            kill(started[0], SIGKILL)
+            for request in joined {
+                let reply = try await request.value
+                #expect(reply.status == 502 && reply.errorCode == "backend_failed", "\(reply)")
+            }
+            #expect(killed.duration(to: .now) < .seconds(10), "answered by the load's end, not the 30 s load timeout")
+            let all = try startedProcesses(in: pids)
+            #expect(all == started, "one load for all five requests: \(all)")
+            #expect(try await vramd.scheduler().int("load_failures") == 1)
         }
     }
 
@@ -209,6 +195,19 @@ struct ErrorTests {
                 #expect(reply.error["retryable"] as? Bool == false)
                 #expect(try await backend.stats().loads.isEmpty)
             }
+        }
+    }
+
+    /// vramd with one model, `crash`, whose process (given `arguments` too) never gets ready
+    /// within its 30 s load timeout; `body` gets the directory that records the processes started.
+    private func withUnreadyProcess(_ arguments: [String], _ body: (Vramd, String) async throws -> Void) async throws {
+        try await withTemporaryDirectory { pids in
+            try await Vramd.with("""
+                devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+                models:
+                  crash: {kind: llm, memory: 4GiB, backend: {type: process, load_timeout: 30s,
+                          command: \(TestPrograms.processCommand(["--never-ready", "--pid-dir", pids] + arguments))}}
+                """) { vramd in try await body(vramd, pids) }
         }
     }
 }

@@ -46,7 +46,7 @@ struct LifecycleTests {
                 #expect(try next.json()["pid"] as? Int != Int(pid))
                 #expect(try await vramd.model("a").int("load_count") == 2)
                 #expect(try await vramd.model("a").int("in_flight") == 0)
-                let started = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
+                let started = try startedProcesses(in: pids)
                 #expect(started.count == 2 && started.filter(isAlive).count == 1, "one server killed, one started: \(started)")
             }
         }
@@ -120,7 +120,7 @@ struct LifecycleTests {
             #expect(replies.map(\.status) == [200, 200], "\(replies)")
             let status = await vramd.child.waitForExit()
             #expect(status.isSuccess, "\(status)\n\(vramd.output.all.suffix(20).joined(separator: "\n"))")
-            let started = try FileManager.default.contentsOfDirectory(atPath: pids).compactMap(Int32.init)
+            let started = try startedProcesses(in: pids)
             #expect(started.count == 2)
             #expect(started.filter(isAlive).isEmpty, "processes vramd started outlived it")
         }

@@ -115,60 +115,55 @@ struct LoadingTests {
     }
 
     @Test func onPressureHookHearsOfAnEviction() async throws {
-        try await TestBackend.with(["--check-loaded"]) { backend in
-            try await TestBackend.with { hook in
-                try await Vramd.with("""
-                    policy: {min_residency: 0s}
-                    hooks: {on_pressure: "\(hook.url)/hook"}
-                    devices: [{id: gpu0, kind: simulated, capacity: 10GiB}]
-                    models:
-                      a: {kind: llm, memory: 6GiB, backend: \(backend.yaml(model: "a"))}
-                      b: {kind: llm, memory: 6GiB, backend: \(backend.yaml(model: "b"))}
-                    """) { vramd in
-                    #expect(try await vramd.chat("a").status == 200)
-                    #expect(try await hook.stats().hooks.isEmpty, "a load with room is no pressure")
-                    #expect(try await vramd.chat("b").status == 200)
-                    _ = await hook.output.first { $0.hasPrefix("hook ") }
-                    let posted = try #require(try await hook.stats().hooks.first)
-                    #expect(posted["decision"] as? String == "evict")
-                    #expect(posted["model"] as? String == "b")
-                    #expect(posted["evict"] as? [String] == ["a"])
-                    #expect(posted["requested"] as? Int == 6 << 30)
-                    #expect(posted["available"] as? Int == 4 << 30)
-                }
-            }
+        try await withPressureHook(["a": "6GiB", "b": "6GiB"]) { vramd, _, hook in
+            #expect(try await vramd.chat("a").status == 200)
+            #expect(try await hook.stats().hooks.isEmpty, "a load with room is no pressure")
+            #expect(try await vramd.chat("b").status == 200)
+            _ = await hook.output.first { $0.hasPrefix("hook ") }
+            let posted = try #require(try await hook.stats().hooks.first)
+            #expect(posted["decision"] as? String == "evict")
+            #expect(posted["model"] as? String == "b")
+            #expect(posted["evict"] as? [String] == ["a"])
+            #expect(posted["requested"] as? Int == 6 << 30)
+            #expect(posted["available"] as? Int == 4 << 30)
         }
     }
 
     /// A load waiting for a busy model plans again at every release anywhere; the hook (and the
     /// log) hear of the wait once, not once per release.
     @Test func onPressureHookHearsOfAWaitOnce() async throws {
+        try await withPressureHook(["a": "6GiB", "b": "8GiB", "small": "2GiB"]) { vramd, backend, hook in
+            #expect(try await vramd.chat("small").status == 200)
+            async let holder = vramd.chat("a", tag: "holder", ["gate": "hold"])
+            await backend.started("holder")
+            // Only a's 6 GiB make room for b: it waits for a.
+            async let waiting = vramd.chat("b")
+            _ = await hook.output.first { $0.hasPrefix("hook ") }
+            for _ in 0..<5 { #expect(try await vramd.chat("small").status == 200) }
+            try await backend.open("hold")
+            #expect(try await holder.status == 200)
+            #expect(try await waiting.status == 200)
+            _ = await hook.output.first { $0.hasPrefix("hook ") && $0.contains("\"evict\"") }
+            let posted = try await hook.stats().hooks
+            #expect(posted.compactMap { $0["decision"] as? String } == ["wait", "evict"], "\(posted)")
+            #expect(posted.first?["waiting_for"] as? [String] == ["a"], "\(posted)")
+        }
+    }
+
+    /// vramd on a 10 GiB device with `models` (name and size) served by one test backend, and a
+    /// second test backend as the `on_pressure` receiver.
+    private func withPressureHook(_ models: KeyValuePairs<String, String>,
+                                  _ body: (Vramd, TestBackend, TestBackend) async throws -> Void) async throws {
         try await TestBackend.with(["--check-loaded"]) { backend in
             try await TestBackend.with { hook in
+                let entries = models.map { "  \($0.key): {kind: llm, memory: \($0.value), backend: \(backend.yaml(model: $0.key))}" }
                 try await Vramd.with("""
                     policy: {min_residency: 0s}
                     hooks: {on_pressure: "\(hook.url)/hook"}
                     devices: [{id: gpu0, kind: simulated, capacity: 10GiB}]
                     models:
-                      a: {kind: llm, memory: 6GiB, backend: \(backend.yaml(model: "a"))}
-                      b: {kind: llm, memory: 8GiB, backend: \(backend.yaml(model: "b"))}
-                      small: {kind: llm, memory: 2GiB, backend: \(backend.yaml(model: "small"))}
-                    """) { vramd in
-                    #expect(try await vramd.chat("small").status == 200)
-                    async let holder = vramd.chat("a", tag: "holder", ["gate": "hold"])
-                    await backend.started("holder")
-                    // Only a's 6 GiB make room for b: it waits for a.
-                    async let waiting = vramd.chat("b")
-                    _ = await hook.output.first { $0.hasPrefix("hook ") }
-                    for _ in 0..<5 { #expect(try await vramd.chat("small").status == 200) }
-                    try await backend.open("hold")
-                    #expect(try await holder.status == 200)
-                    #expect(try await waiting.status == 200)
-                    _ = await hook.output.first { $0.hasPrefix("hook ") && $0.contains("\"evict\"") }
-                    let posted = try await hook.stats().hooks
-                    #expect(posted.compactMap { $0["decision"] as? String } == ["wait", "evict"], "\(posted)")
-                    #expect(posted.first?["waiting_for"] as? [String] == ["a"], "\(posted)")
-                }
+                    \(entries.joined(separator: "\n"))
+                    """) { vramd in try await body(vramd, backend, hook) }
             }
         }
     }

@@ -121,6 +121,11 @@ func isAlive(_ pid: Int32) -> Bool {
     return state != "Z" && state != "X"
 }
 
+/// The processes `TestPrograms`' `--pid-dir DIRECTORY` recorded as started.
+func startedProcesses(in directory: String) throws -> [Int32] {
+    try FileManager.default.contentsOfDirectory(atPath: directory).compactMap(Int32.init)
+}
+
 /// Runs `body` with a fresh directory, removed afterwards.
 func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("vramd-broker-\(UUID().uuidString)").path
