@@ -251,11 +251,11 @@ public actor Scheduler {
             case .wait(let plan):
                 // The quantum of a busy model we wait for starts now, not once it is idle:
                 // otherwise its queue, served as each request ends, could keep it busy forever.
-                contended.formUnion(plan.waitingFor.map(\.model))
-                _ = swapQuantumHolds(plan.waitingFor.map(\.model), for: id)
-                let waitingFor = Set(plan.waitingFor.map(\.model))
-                if waitingFor != reportedWait {
-                    reportedWait = waitingFor
+                let waitingFor = plan.waitingFor.map(\.model)
+                contended.formUnion(waitingFor)
+                _ = swapQuantumHolds(waitingFor, for: id)
+                if Set(waitingFor) != reportedWait {
+                    reportedWait = Set(waitingFor)
                     firePressureHook(decision)
                     logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
                 }
