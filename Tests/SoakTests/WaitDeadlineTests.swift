@@ -1,9 +1,9 @@
 import Backends
-import Foundation
 import Testing
 import VRAMConfig
 import VRAMPolicy
 @testable import Broker
+@testable import Devices
 
 /// A queued request waits many times (every release wakes all waiters, and those that were not
 /// first wait again); a timer per wait, each running to the queue's timeout, piled up by the
@@ -177,10 +177,8 @@ private actor GatedBackend: Backend {
     func measuredFootprint() async throws -> UInt64? { nil }
 }
 
-/// The process's resident memory now, from `/proc/self/status`.
+/// The process's resident memory now, read as the host probe reads `/proc`.
 private func residentBytes() throws -> Int {
-    let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-    let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
-    let kilobytes = try #require(line.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap { Int($0) })
-    return kilobytes << 10
+    let status = try #require(ProcFiles.read("/proc/self/status"))
+    return Int(try #require(ProcFiles.kilobyteFields(status)["VmRSS"]))
 }
