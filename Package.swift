@@ -86,6 +86,12 @@ let package = Package(
             dependencies: ["VRAMPolicy", "GGUF"],
             path: "Benchmarks/VRAMBench"
         ),
+        // The proxy benchmark's floor: a byte relay on NIO (see its main.swift).
+        .executableTarget(
+            name: "vramd-relay",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Benchmarks/Relay"
+        ),
         .testTarget(name: "VRAMPolicyTests", dependencies: ["VRAMPolicy"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache", "VRAMPolicy"]),

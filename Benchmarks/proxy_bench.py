@@ -1,7 +1,7 @@
 """vramd's proxy, cold-load, swap and daemon benchmarks (issue 7), each against a baseline
 measured in the same run. Run by scripts/bench; prints a Markdown report.
 
-Usage: proxy_bench.py VRAMD_BINARY FAST_BACKEND_BINARY WORK_DIR [SECONDS]
+Usage: proxy_bench.py VRAMD_BINARY FAST_BACKEND_BINARY RELAY_BINARY WORK_DIR [SECONDS]
 """
 import json
 import os
@@ -14,8 +14,8 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-vramd, backend_binary, work = sys.argv[1:4]
-seconds = int(sys.argv[4]) if len(sys.argv) > 4 else 8
+vramd, backend_binary, relay_binary, work = sys.argv[1:5]
+seconds = int(sys.argv[5]) if len(sys.argv) > 5 else 8
 os.makedirs(work, exist_ok=True)
 children = []
 
@@ -76,12 +76,13 @@ def stat_fields(pid):
 
 
 def cpu_seconds(pids):
-    """User plus system CPU time the processes have used so far."""
-    total = 0
+    """User and system CPU time the processes have used so far."""
+    user = system = 0
     for pid in pids:
         fields = stat_fields(pid)
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / os.sysconf("SC_CLK_TCK"), system / os.sysconf("SC_CLK_TCK")
 
 
 def children_of(pid):
@@ -113,7 +114,7 @@ def wrk(url, body, connections, proxy_pids=(), cpus=None):
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
                          capture_output=True, text=True, check=True,
                          preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None).stdout
-    cpu = cpu_seconds(proxy_pids) - cpu_before
+    user, system = (after - before for after, before in zip(cpu_seconds(proxy_pids), cpu_before))
     def ms(label):
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         value, unit = float(m.group(1)), m.group(2)
@@ -121,12 +122,13 @@ def wrk(url, body, connections, proxy_pids=(), cpus=None):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"), "errors": int(errors.group(1)) if errors else 0,
-            "cpu_us": cpu / (rps * seconds) * 1e6 if proxy_pids else None}
+            "cpu_us": (user + system) / (rps * seconds) * 1e6 if proxy_pids else None,
+            "user_us": user / (rps * seconds) * 1e6 if proxy_pids else None}
 
 
 report = []
 try:
-    # --- Proxy overhead: direct, through vramd, through nginx -------------------------------
+    # --- Proxy overhead: direct, through vramd, through nginx, through a byte relay ---------
     backend_port = free_port()
     backend_process = start([backend_binary, str(backend_port)])
     direct = f"http://127.0.0.1:{backend_port}"
@@ -178,7 +180,14 @@ http {{
     nginx = f"http://127.0.0.1:{nginx_port}"
     wait_http(nginx + "/health")
     nginx_workers = children_of(nginx_process.pid)
-    targets = [("direct", direct, ()), ("vramd", broker, (vramd_process.pid,)), ("nginx", nginx, nginx_workers)]
+    # The floor: the cheapest proxy NIO can make (Benchmarks/Relay), which reads no HTTP at all.
+    relay_port = free_port()
+    relay_process = start([relay_binary, str(relay_port), str(backend_port)], stdout=subprocess.DEVNULL)
+    relay = f"http://127.0.0.1:{relay_port}"
+    wait_http(relay + "/health")
+    targets = [("direct", direct, ()), ("vramd", broker, (vramd_process.pid,)), ("nginx", nginx, nginx_workers),
+               ("relay", relay, (relay_process.pid,))]
+    names = [name for name, _, _ in targets]
 
     rows = []
     # A long chat history as clients send it (about 34 KB), where reading the request's model
@@ -198,7 +207,7 @@ http {{
     # per request. With everything on one CPU nothing waits for a wake-up, and what a proxy adds
     # is its own work.
     one_cpu = {min(os.sched_getaffinity(0))}
-    servers = [backend_process.pid, vramd_process.pid, nginx_process.pid, *nginx_workers]
+    servers = [backend_process.pid, vramd_process.pid, nginx_process.pid, *nginx_workers, relay_process.pid]
     pin(servers, one_cpu)
     pinned_rows = []
     for label, body in bodies:
@@ -208,20 +217,23 @@ http {{
 
     def proxy_table(rows):
         report.append("| body | conns | target | req/s | p50 ms | p99 ms | non-2xx | vs direct: req/s | added p50 ms | "
-                      "added p99 ms | proxy CPU µs/req |")
-        report.append("|---|---|---|---|---|---|---|---|---|---|---|")
+                      "added p99 ms | proxy CPU µs/req | of it user µs/req |")
+        report.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for label, connections, results in rows:
             base = results["direct"]
-            for name in ("direct", "vramd", "nginx"):
+            for name in names:
                 r = results[name]
                 cpu = f"{r['cpu_us']:.0f}" if r["cpu_us"] is not None else "–"
+                user = f"{r['user_us']:.0f}" if r["user_us"] is not None else "–"
                 report.append(f"| {label} | {connections} | {name} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
                               f"{r['errors']} | {r['rps'] / base['rps']:.2f}× | {r['p50_ms'] - base['p50_ms']:+.3f} | "
-                              f"{r['p99_ms'] - base['p99_ms']:+.3f} | {cpu} |")
+                              f"{r['p99_ms'] - base['p99_ms']:+.3f} | {cpu} | {user} |")
 
     report.append("## Proxy overhead\n")
     report.append(f"wrk, 1 thread, {seconds} s per run; the backend is `Benchmarks/backend/fast-backend.c`; nginx is a "
-                  "plain reverse proxy with upstream keep-alive and buffering off. Everything shares the "
+                  "plain reverse proxy with upstream keep-alive and buffering off. relay is `Benchmarks/Relay`, a "
+                  "byte relay on NIO that reads no HTTP: no HTTP proxy can cost less, so it is the floor for one "
+                  "built on NIO. Everything shares the "
                   f"{len(os.sched_getaffinity(0))} CPUs. Proxy CPU is user plus system time of the proxy's process "
                   "(nginx: its worker) over the run, per request.\n")
     proxy_table(rows)
