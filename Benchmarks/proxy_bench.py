@@ -1,7 +1,9 @@
 """vramd's proxy, cold-load, swap and daemon benchmarks (issue 7), each against a baseline
 measured in the same run. Run by scripts/bench; prints a Markdown report.
 
-Usage: proxy_bench.py VRAMD_BINARY FAST_BACKEND_BINARY RELAY_BINARY WORK_DIR [SECONDS]
+Usage: proxy_bench.py VRAMD_BINARY FAST_BACKEND_BINARY RELAY_BINARY WORK_DIR [SECONDS [ROUNDS]]
+
+Each proxy figure is the median of ROUNDS runs of SECONDS, the targets taking turns.
 """
 import json
 import os
@@ -15,7 +17,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 vramd, backend_binary, relay_binary, work = sys.argv[1:5]
-seconds = int(sys.argv[5]) if len(sys.argv) > 5 else 8
+seconds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
+rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 3
 os.makedirs(work, exist_ok=True)
 children = []
 
@@ -126,6 +129,21 @@ def wrk(url, body, connections, proxy_pids=(), cpus=None):
             "user_us": user / (rps * seconds) * 1e6 if proxy_pids else None}
 
 
+def measure(targets, body, connections, cpus=None):
+    """Each target's median over `rounds` runs, the targets taking turns: the host's noise comes
+    and goes over seconds, and a target measured in one stretch can get all of it."""
+    runs = {name: [] for name, _, _ in targets}
+    for _ in range(rounds):
+        for name, url, pids in targets:
+            runs[name].append(wrk(url + "/v1/chat/completions", body, connections, pids, cpus))
+    def median(results):
+        merged = {key: statistics.median(r[key] for r in results) if results[0][key] is not None else None
+                  for key in results[0] if key != "errors"}
+        merged["errors"] = sum(r["errors"] for r in results)
+        return merged
+    return {name: median(results) for name, results in runs.items()}
+
+
 report = []
 try:
     # --- Proxy overhead: direct, through vramd, through nginx, through a byte relay ---------
@@ -199,8 +217,7 @@ http {{
               ("JSON, 34 KB request", {"model": "fast", "messages": history})]
     for label, body in bodies:
         for connections in (1, 16):
-            results = {name: wrk(url + "/v1/chat/completions", body, connections, pids) for name, url, pids in targets}
-            rows.append((label, connections, results))
+            rows.append((label, connections, measure(targets, body, connections)))
 
     # The same on one CPU: in a VM, a request that wakes a process on another idle vCPU waits for
     # the host to run that vCPU (tens of µs each time here), and a proxy adds two such hand-offs
@@ -211,8 +228,7 @@ http {{
     pin(servers, one_cpu)
     pinned_rows = []
     for label, body in bodies:
-        results = {name: wrk(url + "/v1/chat/completions", body, 1, pids, one_cpu) for name, url, pids in targets}
-        pinned_rows.append((label, 1, results))
+        pinned_rows.append((label, 1, measure(targets, body, 1, one_cpu)))
     pin(servers, os.sched_getaffinity(0))
 
     def proxy_table(rows):
@@ -230,7 +246,8 @@ http {{
                               f"{r['p99_ms'] - base['p99_ms']:+.3f} | {cpu} | {user} |")
 
     report.append("## Proxy overhead\n")
-    report.append(f"wrk, 1 thread, {seconds} s per run; the backend is `Benchmarks/backend/fast-backend.c`; nginx is a "
+    report.append(f"wrk, 1 thread; each figure is the median of {rounds} runs of {seconds} s, the targets taking turns "
+                  "(non-2xx: the runs' sum); the backend is `Benchmarks/backend/fast-backend.c`; nginx is a "
                   "plain reverse proxy with upstream keep-alive and buffering off. relay is `Benchmarks/Relay`, a "
                   "byte relay on NIO that reads no HTTP: no HTTP proxy can cost less, so it is the floor for one "
                   "built on NIO. Everything shares the "
