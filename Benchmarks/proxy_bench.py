@@ -104,7 +104,10 @@ def pin(pids, cpus):
     """Every thread of the processes onto `cpus`."""
     for pid in pids:
         for task in os.listdir(f"/proc/{pid}/task"):
-            os.sched_setaffinity(int(task), cpus)
+            try:
+                os.sched_setaffinity(int(task), cpus)
+            except ProcessLookupError:
+                pass  # a thread that ended after the listing
 
 
 def wrk(url, body, connections, proxy_pids=(), cpus=None):
@@ -158,7 +161,15 @@ try:
         "models": {"fast": {"memory": "1MiB", "max_concurrency": 4096, "keep_alive": "forever",
                             "backend": {"type": "external", "url": direct}}},
     }
-    vramd_process, broker, start_to_ready = start_vramd(config, "proxy")
+    # Start to ready: the first start after a build reads the binary from disk (70-500 ms here),
+    # which says more about the disk than about vramd, so it is timed apart from the median.
+    starts = []
+    for i in range(6):
+        process, _, ready = start_vramd(config, f"start{i}")
+        process.terminate()
+        process.wait(timeout=30)
+        starts.append(ready)
+    vramd_process, broker, _ = start_vramd(config, "proxy")
     post(broker, "/v1/chat/completions", {"model": "fast"})
     with open(f"/proc/{vramd_process.pid}/status") as f:
         idle_rss_kib = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -336,7 +347,9 @@ http {{
     report.append("\n## Daemon\n")
     report.append("| measure | value |")
     report.append("|---|---|")
-    report.append(f"| start to ready (exec to listening) | {start_to_ready * 1000:.0f} ms |")
+    report.append(f"| start to ready (exec to listening), median of 5 starts | {statistics.median(starts[1:]) * 1000:.0f} ms "
+                  f"(range {min(starts[1:]) * 1000:.0f}–{max(starts[1:]) * 1000:.0f} ms; the first start before them "
+                  f"{starts[0] * 1000:.0f} ms) |")
     report.append(f"| idle RSS after one request | {idle_rss_kib / 1024:.1f} MiB |")
 finally:
     for child in children:
