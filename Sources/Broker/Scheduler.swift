@@ -254,8 +254,9 @@ public actor Scheduler {
                 let waitingFor = plan.waitingFor.map(\.model)
                 contended.formUnion(waitingFor)
                 _ = swapQuantumHolds(waitingFor, for: id)
-                if Set(waitingFor) != reportedWait {
-                    reportedWait = Set(waitingFor)
+                let waited = Set(waitingFor)
+                if waited != reportedWait {
+                    reportedWait = waited
                     firePressureHook(decision)
                     logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
                 }
