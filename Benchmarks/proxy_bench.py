@@ -127,9 +127,9 @@ def wrk(url, body, connections, proxy_pids=(), cpus=None):
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    per_request = lambda cpu: cpu / (rps * seconds) * 1e6 if proxy_pids else None  # µs
     return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"), "errors": int(errors.group(1)) if errors else 0,
-            "cpu_us": (user + system) / (rps * seconds) * 1e6 if proxy_pids else None,
-            "user_us": user / (rps * seconds) * 1e6 if proxy_pids else None}
+            "cpu_us": per_request(user + system), "user_us": per_request(user)}
 
 
 def measure(targets, body, connections, cpus=None):
@@ -250,8 +250,7 @@ http {{
             base = results["direct"]
             for name in names:
                 r = results[name]
-                cpu = f"{r['cpu_us']:.0f}" if r["cpu_us"] is not None else "–"
-                user = f"{r['user_us']:.0f}" if r["user_us"] is not None else "–"
+                cpu, user = (f"{r[key]:.0f}" if r[key] is not None else "–" for key in ("cpu_us", "user_us"))
                 report.append(f"| {label} | {connections} | {name} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
                               f"{r['errors']} | {r['rps'] / base['rps']:.2f}× | {r['p50_ms'] - base['p50_ms']:+.3f} | "
                               f"{r['p99_ms'] - base['p99_ms']:+.3f} | {cpu} | {user} |")
@@ -259,7 +258,9 @@ http {{
     report.append("## Proxy overhead\n")
     report.append(f"wrk, 1 thread; each figure is the median of {rounds} runs of {seconds} s, the targets taking turns "
                   "(non-2xx: the runs' sum); the backend is `Benchmarks/backend/fast-backend.c`; nginx is a "
-                  "plain reverse proxy with upstream keep-alive and buffering off. relay is `Benchmarks/Relay`, a "
+                  "plain reverse proxy with upstream keep-alive, buffering off, and request bodies up to 1 MiB kept in "
+                  "memory (with its 16 KB default, it spooled the 34 KB request to a file and sent it upstream in "
+                  "pieces that met Nagle and delayed ACKs: 44 ms a request). relay is `Benchmarks/Relay`, a "
                   "byte relay on NIO that reads no HTTP: no HTTP proxy can cost less, so it is the floor for one "
                   "built on NIO. Everything shares the "
                   f"{len(os.sched_getaffinity(0))} CPUs. Proxy CPU is user plus system time of the proxy's process "
