@@ -271,6 +271,46 @@ http {{
                   "CPU to wake up, so what a proxy adds is its own work.\n")
     proxy_table(pinned_rows)
 
+    # --- What a microsecond of CPU costs in latency: relays that spin on every read ----------
+    # The relay again, spinning SPIN µs on each read (two reads a request: the request and its
+    # answer), so all it adds is CPU on the request's path. Measured beside vramd in the same
+    # turns, they turn vramd's added p50 into CPU: how much a proxy may spend per request here and
+    # stay within 0.1 ms, and how far vramd is from that.
+    spins = (5, 10, 20, 30)
+    spin_targets = [("direct", direct, ()), ("vramd", broker, (vramd_process.pid,)), ("relay", relay, (relay_process.pid,))]
+    for spin in spins:
+        port = free_port()
+        process = start([relay_binary, str(port), str(backend_port), str(spin * 1000)], stdout=subprocess.DEVNULL)
+        wait_http(f"http://127.0.0.1:{port}/health")
+        spin_targets.append((f"relay, {spin} µs spin per read", f"http://127.0.0.1:{port}", (process.pid,)))
+    calibration = measure(spin_targets, bodies[0][1], 1)
+    for name, _, (pid,) in spin_targets[3:]:
+        for child in children:
+            if child.pid == pid:
+                child.terminate()
+                child.wait(timeout=30)
+    base = calibration["direct"]
+    added = {name: r["p50_ms"] - base["p50_ms"] for name, r in calibration.items()}
+    # The relays' user CPU against their added p50, read where it crosses 0.1 ms.
+    curve = sorted((calibration[name]["user_us"], added[name]) for name, _, _ in spin_targets[2:])
+    budget = next((u0 + (0.1 - a0) * (u1 - u0) / (a1 - a0) for (u0, a0), (u1, a1) in zip(curve, curve[1:])
+                   if a0 <= 0.1 <= a1 and a1 > a0), None)
+    report.append("\n## What a microsecond of CPU costs in latency\n")
+    report.append("Small JSON at 1 connection, on all CPUs, the same median of turns as above, with the relay also run "
+                  "spinning on every read (twice a request): its spin is CPU on the request's path and nothing else. "
+                  "How its added p50 grows with its user CPU says what a proxy may spend per request on this machine "
+                  "and still add at most 0.1 ms.\n")
+    report.append("| target | user µs/req | added p50 ms |")
+    report.append("|---|---|---|")
+    for name, _, _ in spin_targets[1:]:
+        report.append(f"| {name} | {calibration[name]['user_us']:.0f} | {added[name]:+.3f} |")
+    if budget is not None:
+        vramd_user = calibration["vramd"]["user_us"]
+        report.append(f"\nThe relays cross +0.1 ms at about {budget:.0f} µs of user CPU per request; vramd spent "
+                      f"{vramd_user:.0f} µs ({vramd_user / budget:.2f}× that) and added {added['vramd']:+.3f} ms.")
+    else:
+        report.append("\nThe relays' added p50 did not cross +0.1 ms between two of them in this run.")
+
     # --- Cold load: request to first byte minus the backend's own spawn-to-ready -------------
     def backend_spawn_to_ready():
         port = free_port()

@@ -4,7 +4,11 @@
 // so `proxy_bench.py` runs it as a floor beside nginx: what vramd costs above it is what its
 // HTTP handling and its own work cost, not the event loop, the sockets or the machine.
 //
-// usage: vramd-relay LISTEN_PORT BACKEND_PORT
+// With SPIN_NS it also spins that long on every read before passing it on: CPU spent on the
+// request's path and nothing else, which `proxy_bench.py` uses to learn what a microsecond of a
+// proxy's CPU costs in added latency on the machine it runs on.
+//
+// usage: vramd-relay LISTEN_PORT BACKEND_PORT [SPIN_NS]
 import NIOCore
 import NIOPosix
 
@@ -16,9 +20,11 @@ final class Relay: ChannelInboundHandler {
     /// What arrived before the peer's connection was made.
     private var early: [ByteBuffer] = []
     private var unflushed = false
+    private let spin: UInt64
 
-    init(peer: (any Channel)? = nil) {
+    init(peer: (any Channel)? = nil, spin: UInt64) {
         self.peer = peer
+        self.spin = spin
     }
 
     func connected(to peer: any Channel) {
@@ -30,6 +36,10 @@ final class Relay: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        if spin > 0 {
+            let until = NIODeadline.now().uptimeNanoseconds + spin
+            while NIODeadline.now().uptimeNanoseconds < until {}
+        }
         guard let peer else { return early.append(buffer) }
         peer.write(buffer, promise: nil)
         unflushed = true
@@ -51,8 +61,10 @@ final class Relay: ChannelInboundHandler {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3, let listenPort = Int(arguments[1]), let backendPort = Int(arguments[2]) else {
-    print("usage: vramd-relay LISTEN_PORT BACKEND_PORT")
+guard (3...4).contains(arguments.count), let listenPort = Int(arguments[1]), let backendPort = Int(arguments[2]),
+      let spin = arguments.count == 4 ? UInt64(arguments[3]) : 0
+else {
+    print("usage: vramd-relay LISTEN_PORT BACKEND_PORT [SPIN_NS]")
     exit(2)
 }
 let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
@@ -62,7 +74,7 @@ let server = try await ServerBootstrap(group: group)
     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
     .childChannelInitializer { client in
         let loop = client.eventLoop
-        let toBackend = NIOLoopBound(Relay(), eventLoop: loop)
+        let toBackend = NIOLoopBound(Relay(spin: spin), eventLoop: loop)
         return loop.makeCompletedFuture {
             try client.pipeline.syncOperations.addHandler(toBackend.value)
         }.flatMap {
@@ -70,7 +82,7 @@ let server = try await ServerBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { backend in
                     backend.eventLoop.makeCompletedFuture {
-                        try backend.pipeline.syncOperations.addHandler(Relay(peer: client))
+                        try backend.pipeline.syncOperations.addHandler(Relay(peer: client, spin: spin))
                     }
                 }
                 .connect(host: "127.0.0.1", port: backendPort)
