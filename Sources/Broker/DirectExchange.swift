@@ -62,8 +62,6 @@ final class DirectExchange: UpstreamReceiver {
         guard let lease, let target else { return }
         tries += 1
         var headers = Proxy.upstreamHeaders(request.headers)
-        // The whole body is here already: a backend must not hold it back for a `100 Continue`.
-        headers.remove(name: "Expect")
         headers.add(name: "Host", value: target.authority)
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         let head = HTTPRequestHead(version: .http1_1, method: request.method,

@@ -81,7 +81,7 @@ struct DirectPathTests {
         let request = HTTPHeaders([
             ("Host", "vramd"), ("CONNECTION", "keep-alive"), ("Authorization", "Bearer t"), ("x-priority", "2"),
             ("Content-Length", "5"), ("Transfer-Encoding", "chunked"), ("TE", "trailers"), ("Content-Type", "application/json"),
-            ("X-Request-Id", "r1"),
+            ("X-Request-Id", "r1"), ("expect", "100-continue"),
         ])
         #expect(Proxy.upstreamHeaders(request).map(\.name) == ["Content-Type", "X-Request-Id"])
         let answer = HTTPHeaders([
