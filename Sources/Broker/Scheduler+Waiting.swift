@@ -1,8 +1,13 @@
 import VRAMPolicy
 
-/// How requests and loads wait: every waiter is a continuation keyed by a token, all of them
-/// woken by ``notifyChange()`` to look at the state again; a waiter also ends at its deadline,
-/// or when its task is cancelled.
+/// How requests and loads wait: every waiter is a continuation keyed by a token, woken by
+/// ``notifyChange()`` to look at the state again; a waiter also ends at its deadline, or when its
+/// task is cancelled.
+///
+/// A request in line behind another for a ready model is woken only once it is first (or the
+/// model's state changes): only the first in line may start, and waking all of them at every
+/// release made serving N queued requests cost on the order of N² wake-ups. The first in line
+/// leaving without starting wakes the rest, since the next one may now go.
 ///
 /// A load's end, failed or not, is a change like any other: `performLoad` wakes every waiter as
 /// it ends, before its task's value is set, and a request that joined the load reads the failure
@@ -12,7 +17,10 @@ import VRAMPolicy
 extension Scheduler {
     /// Suspends until something changes (a release, a load or unload finishing), the deadline
     /// passes (queue timeout), or the client goes away.
-    func waitForChange(until deadline: ContinuousClock.Instant, model: ModelID) async throws {
+    ///
+    /// - Parameter ticket: the request's place in `model`'s line when it waits only because it
+    ///   is not first there: it then sleeps through changes until it is.
+    func waitForChange(until deadline: ContinuousClock.Instant, model: ModelID, behind ticket: Int? = nil) async throws {
         if clock.now >= deadline {
             stats.queueTimeouts += 1
             throw BrokerError.queueTimeout(model.rawValue, after: settings.queueTimeout)
@@ -21,7 +29,7 @@ extension Scheduler {
         let token = sequence
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                waiters[token] = Waiter(continuation: continuation, deadline: deadline, model: model)
+                waiters[token] = Waiter(continuation: continuation, deadline: deadline, model: model, behind: ticket)
                 armDeadline(deadline)
             }
         } onCancel: {
@@ -60,9 +68,20 @@ extension Scheduler {
     }
 
     func notifyChange() {
-        let current = waiters
-        waiters.removeAll()
-        for waiter in current.values { waiter.continuation.resume() }
+        guard !waiters.isEmpty else { return }
+        var woken: [Waiter] = []
+        for (token, waiter) in waiters where mayGoOn(waiter) {
+            waiters[token] = nil
+            woken.append(waiter)
+        }
+        for waiter in woken { waiter.continuation.resume() }
+    }
+
+    /// Whether a change may let `waiter` go on: always, unless it waits in line behind another
+    /// request for a model that is still ready.
+    private func mayGoOn(_ waiter: Waiter) -> Bool {
+        guard let ticket = waiter.behind, !shuttingDown else { return true }
+        return withRuntime(waiter.model) { $0.state != .ready || $0.isFirst(ticket) } ?? true
     }
 
     /// Wakes every waiter after `delay`, unless a wake already due by then will.
@@ -83,4 +102,6 @@ struct Waiter {
     let continuation: CheckedContinuation<Void, any Error>
     let deadline: ContinuousClock.Instant
     let model: ModelID
+    /// Its request's ticket, when it waits in `model`'s line behind another.
+    let behind: Int?
 }

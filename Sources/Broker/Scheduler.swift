@@ -99,7 +99,11 @@ public actor Scheduler {
         defer {
             queued -= 1
             if let count = waiting[id], count > 1 { waiting[id] = count - 1 } else { waiting[id] = nil }
+            // The first in line leaving without a slot (it timed out, or its client left, maybe
+            // just after a release woke it alone): whoever is next may go now.
+            let wasFirst = runtimes[id]?.pending.first?.sequence == ticket
             runtimes[id]?.dequeue(ticket)
+            if wasFirst, runtimes[id]?.pending.isEmpty == false { notifyChange() }
         }
         var inLine = false
         // The load this request last waited on: if it failed, its error is this request's answer
@@ -120,12 +124,12 @@ public actor Scheduler {
             case .ready where runtime.stale && runtime.inFlight == 0:
                 try await unload(id, reason: "config changed")
             case .ready:
-                if !runtime.draining && runtime.inFlight < runtime.config.maxConcurrency && runtime.isFirst(ticket)
-                    && deviceSlotFree(runtime.device) {
+                let first = runtime.isFirst(ticket)
+                if first && !runtime.draining && runtime.inFlight < runtime.config.maxConcurrency && deviceSlotFree(runtime.device) {
                     runtimes[id]?.dequeue(ticket)
                     return startRequest(id, waited: enqueued.duration(to: clock.now))
                 }
-                try await waitForChange(until: deadline, model: id)
+                try await waitForChange(until: deadline, model: id, behind: first ? nil : ticket)
             case .loading:
                 // Joining a load: its failure is this request's failure too.
                 joinedLoad = runtime.loadTask ?? joinedLoad
