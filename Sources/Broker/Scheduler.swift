@@ -101,9 +101,12 @@ public actor Scheduler {
             if let count = waiting[id], count > 1 { waiting[id] = count - 1 } else { waiting[id] = nil }
             // The first in line leaving without a slot (it timed out, or its client left, maybe
             // just after a release woke it alone): whoever is next may go now.
-            let wasFirst = runtimes[id]?.pending.first?.sequence == ticket
-            runtimes[id]?.dequeue(ticket)
-            if wasFirst, runtimes[id]?.pending.isEmpty == false { notifyChange() }
+            let handsOn = withRuntime(id) { runtime in
+                let wasFirst = runtime.pending.first?.sequence == ticket
+                runtime.dequeue(ticket)
+                return wasFirst && !runtime.pending.isEmpty
+            }
+            if handsOn == true { notifyChange() }
         }
         var inLine = false
         // The load this request last waited on: if it failed, its error is this request's answer
