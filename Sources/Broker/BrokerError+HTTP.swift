@@ -23,6 +23,12 @@ extension BrokerError {
         backendUnreachable(lease.model.rawValue, detail: "\(lease.model) at \(lease.endpoint): \(error)")
     }
 
+    /// A backend whose answer is not HTTP vramd can pass on (``UpstreamProtocolError``). It was
+    /// reached, so it is not "unreachable", and a request it answered is not sent again.
+    static func unreadable(_ model: String, _ error: any Error) -> BrokerError {
+        backendFailed(model, detail: "\(model) sent an answer vramd cannot read: \(error)")
+    }
+
     /// A backend that broke off its answer after it began.
     static func brokeOff(_ model: String, _ error: any Error) -> BrokerError {
         backendFailed(model, detail: "\(model) broke off its answer: \(error)")

@@ -34,7 +34,9 @@ struct BrokerHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: limits
             )
-            try pipeline.addHandler(DirectProxyHandler(shared: direct))
+            let outlet = RawAnswerOutlet()
+            try pipeline.addHandler(outlet, position: .first)
+            try pipeline.addHandler(DirectProxyHandler(shared: direct, outlet: outlet))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(ClientHangUp())
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))

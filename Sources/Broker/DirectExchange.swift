@@ -18,13 +18,16 @@ final class DirectExchange: UpstreamReceiver {
 
     private let shared: DirectProxy
     private let context: ChannelHandlerContext
+    private let outlet: RawAnswerOutlet
     private let done: (DirectExchange) -> Void
     private var lease: Lease?
     private var target: UpstreamTarget?
     private var connection: UpstreamConnection?
     private var tries = 0
-    private var response: HTTPResponseHead?
-    /// The answer so far, when it is read whole before it is passed on.
+    /// The answer's status, once its head has come.
+    private var status: Int?
+    private var framing = DirectWire.Framing.none
+    /// The answer so far, head included, when it is read whole before it is passed on.
     private var whole: ByteBuffer?
     private var isEventStream = false
     private var active: Meter?
@@ -32,13 +35,14 @@ final class DirectExchange: UpstreamReceiver {
     /// backend's read, one `writev` for the events that arrived at once instead of one each.
     private var unflushed = false
     private(set) var finished = false
-    /// The answer ends with the connection (see ``HTTP10Framing``).
+    /// The answer ends with the connection: the client asked so, or it reads HTTP/1.0 and the
+    /// answer's length is not known.
     private(set) var closesConnection = false
     /// The last write of the answer, once it is made: a connection is closed only after it.
     private(set) var lastWrite: EventLoopFuture<Void>?
 
     init(request: HTTPRequestHead, route: ProxyRoute, body: ByteBuffer, model: String, started: UInt64, shared: DirectProxy,
-         context: ChannelHandlerContext, done: @escaping (DirectExchange) -> Void) {
+         context: ChannelHandlerContext, outlet: RawAnswerOutlet, done: @escaping (DirectExchange) -> Void) {
         self.request = request
         self.route = route
         self.body = body
@@ -46,6 +50,7 @@ final class DirectExchange: UpstreamReceiver {
         self.started = started
         self.shared = shared
         self.context = context
+        self.outlet = outlet
         self.done = done
     }
 
@@ -61,11 +66,8 @@ final class DirectExchange: UpstreamReceiver {
     private func send() {
         guard let lease, let target else { return }
         tries += 1
-        var headers = Proxy.upstreamHeaders(request.headers)
-        headers.add(name: "Host", value: target.authority)
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        let head = HTTPRequestHead(version: .http1_1, method: request.method,
-                                   uri: target.prefix + route.backendPath(for: lease.config) + query, headers: headers)
+        let head = DirectWire.request(request, uri: target.prefix + route.backendPath(for: lease.config) + query,
+                                      authority: target.authority, bodyLength: body.readableBytes, allocator: context.channel.allocator)
         shared.pools.pool(for: context.eventLoop).withConnection(to: target) { result in
             switch result {
             case .success(let connection):
@@ -86,14 +88,38 @@ final class DirectExchange: UpstreamReceiver {
 
     // MARK: The answer
 
-    func upstreamHead(_ head: HTTPResponseHead) {
-        let response = responseHead(head.status, Proxy.answerHeaders(head.headers))
-        self.response = response
-        isEventStream = Proxy.isEventStream(head.headers)
-        if let length = Proxy.wholeLength(head.headers) {
-            whole = context.channel.allocator.buffer(capacity: length)
+    func upstreamHead(_ head: UpstreamResponseHead) {
+        status = head.status
+        isEventStream = head.isEventStream
+        let old = request.version == .http1_0
+        switch head.framing {
+        case .none: framing = .none
+        case .length(let length): framing = .length(length)
+        case .chunked, .untilClose: framing = old ? .untilClose : .chunked
+        }
+        closesConnection = !request.isKeepAlive || framing == .untilClose
+        var reserving = 0
+        if case .length(let length) = framing, !isEventStream, length <= Proxy.bufferedBodyLimit { reserving = length }
+        let bytes = head.bytes
+        let answer = DirectWire.answer(
+            status: head.status, reason: bytes.readableBytesView[bytes.readerIndex + head.reason.lowerBound..<bytes.readerIndex + head.reason.upperBound],
+            framing: framing, closes: closesConnection, old: old, server: shared.serverName, reserving: reserving,
+            allocator: context.channel.allocator
+        ) { out in
+            let view = bytes.readableBytesView
+            for field in head.fields {
+                let name = view[(view.startIndex + field.name.lowerBound)..<(view.startIndex + field.name.upperBound)]
+                guard !DirectWire.dropsAnswerField(name) else { continue }
+                out.writeBytes(name)
+                out.writeStaticString(": ")
+                out.writeBytes(view[(view.startIndex + field.value.lowerBound)..<(view.startIndex + field.value.upperBound)])
+                out.writeStaticString("\r\n")
+            }
+        }
+        if reserving > 0 {
+            whole = answer
         } else {
-            context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
+            outlet.write(answer, promise: nil)
             unflushed = true
         }
     }
@@ -101,35 +127,46 @@ final class DirectExchange: UpstreamReceiver {
     func upstreamBody(_ body: ByteBuffer) {
         if whole != nil {
             whole!.writeImmutableBuffer(body)
-        } else {
-            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
-            unflushed = true
+            return
         }
+        if framing == .chunked {
+            outlet.write(DirectWire.chunkHeader(body.readableBytes, allocator: context.channel.allocator), promise: nil)
+            outlet.write(body, promise: nil)
+            outlet.write(Self.crlf, promise: nil)
+        } else {
+            outlet.write(body, promise: nil)
+        }
+        unflushed = true
     }
 
     func upstreamReadComplete() {
         guard unflushed else { return }
         unflushed = false
-        context.flush()
+        outlet.flush()
     }
 
     func upstreamEnd() {
         connection = nil
         unflushed = false
         releaseLease()
-        if let response, let whole {
-            context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
-            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(whole))), promise: nil)
-        }
-        lastWrite = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
-        finish(status: response?.status ?? .ok, failed: false)
+        let last = context.eventLoop.makePromise(of: Void.self)
+        outlet.write(whole ?? (framing == .chunked ? Self.lastChunk : Self.nothing), promise: last)
+        outlet.flush()
+        lastWrite = last.futureResult
+        finish(status: status ?? 200, failed: false)
     }
+
+    private static let crlf = ByteBuffer(string: "\r\n")
+    private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
+    private static let nothing = ByteBuffer()
 
     func upstreamFailed(_ error: any Error) {
         let reused = connection?.reused ?? false
         connection = nil
         guard let lease, !finished else { return }
-        if response == nil {
+        let unreadable = error is UpstreamProtocolError
+        guard let status else {
+            if unreadable { return answer(.unreadable(model, error)) }
             // A kept-alive connection the backend closed as it was picked: nothing was answered,
             // so the request goes once more on a new connection. nginx and Go's client resend a
             // POST only when it could not be written at all; it is resent here whenever no answer
@@ -138,42 +175,46 @@ final class DirectExchange: UpstreamReceiver {
             if reused && tries == 1 { return send() }
             return answer(.unreachable(lease, error))
         }
-        if whole != nil { return answer(.brokeOff(model, error)) }
+        if whole != nil { return answer(unreadable ? .unreadable(model, error) : .brokeOff(model, error)) }
         releaseLease()
-        if isEventStream {
+        if isEventStream && (framing == .chunked || framing == .untilClose) {
             // The status is sent; the stream can still say why it ends.
-            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ServerSentEvents.error(.brokeOff(model, error))))), promise: nil)
-            lastWrite = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+            var event = ServerSentEvents.error(.brokeOff(model, error))
+            if framing == .chunked {
+                outlet.write(DirectWire.chunkHeader(event.readableBytes, allocator: context.channel.allocator), promise: nil)
+                event.writeImmutableBuffer(Self.crlf)
+                event.writeImmutableBuffer(Self.lastChunk)
+            }
+            let last = context.eventLoop.makePromise(of: Void.self)
+            outlet.write(event, promise: last)
+            outlet.flush()
+            lastWrite = last.futureResult
         } else {
             // Any other body can only be cut short, which the client sees as a broken transfer;
             // what arrived before the break still goes out first.
-            context.flush()
+            outlet.flush()
             context.close(promise: nil)
         }
-        finish(status: response?.status ?? .badGateway, failed: false)
+        finish(status: status, failed: false)
     }
 
     /// Answers with one of vramd's own errors instead of the backend's answer.
     private func answer(_ error: BrokerError) {
         releaseLease()
-        let body = ByteBuffer(bytes: error.body)
-        var headers = HTTPHeaders(error.headers.map { ($0.name.rawName, $0.value) })
-        headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
-        let status = HTTPResponseStatus(statusCode: error.statusCode)
-        context.write(NIOAny(HTTPServerResponsePart.head(responseHead(status, headers))), promise: nil)
-        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
-        lastWrite = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
-        finish(status: status, failed: true)
-    }
-
-    /// With the `Date` and `Server` the framework puts on every answer it writes, framed for
-    /// the request's version.
-    private func responseHead(_ status: HTTPResponseStatus, _ headers: HTTPHeaders) -> HTTPResponseHead {
-        var head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
-        head.headers.replaceOrAdd(name: "Date", value: HTTPDate.now)
-        head.headers.replaceOrAdd(name: "Server", value: shared.serverName)
-        closesConnection = HTTP10Framing.frame(&head, for: request)
-        return head
+        let body = error.body
+        closesConnection = !request.isKeepAlive
+        var answer = DirectWire.answer(
+            status: error.statusCode, reason: EmptyCollection(), framing: .length(body.count), closes: closesConnection,
+            old: request.version == .http1_0, server: shared.serverName, reserving: body.count, allocator: context.channel.allocator
+        ) { out in
+            for field in error.headers where field.name != .contentLength { out.writeField(field.name.rawName, field.value) }
+        }
+        answer.writeBytes(body)
+        let last = context.eventLoop.makePromise(of: Void.self)
+        outlet.write(answer, promise: last)
+        outlet.flush()
+        lastWrite = last.futureResult
+        finish(status: error.statusCode, failed: true)
     }
 
     // MARK: The client
@@ -189,7 +230,7 @@ final class DirectExchange: UpstreamReceiver {
         connection?.abort()
         connection = nil
         releaseLease()
-        finish(status: response?.status ?? .internalServerError, failed: response == nil)
+        finish(status: status ?? 500, failed: status == nil)
     }
 
     private func releaseLease() {
@@ -198,14 +239,41 @@ final class DirectExchange: UpstreamReceiver {
         lease.releaseNow()
     }
 
-    private func finish(status: HTTPResponseStatus, failed: Bool) {
+    private func finish(status: Int, failed: Bool) {
         guard !finished else { return }
         finished = true
         if let active {
-            let series = shared.metrics.series(route: route.path, method: .post, status: HTTPResponse.Status(code: Int(status.code)))
+            let series = shared.metrics.series(route: route.path, method: .post, status: HTTPResponse.Status(code: status))
             if failed { series.errors.increment() }
             series.record(since: started, active: active)
         }
         done(self)
+    }
+}
+
+/// Where the direct path writes its answers: at the front of the pipeline, so they go to the
+/// socket as the bytes they already are, past the HTTP encoder that the framework's answers go
+/// through. An outbound handler because NIO takes no other kind; what others write passes by it
+/// unchanged, at the cost of a call.
+final class RawAnswerOutlet: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func write(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(wrapOutboundOut(.byteBuffer(bytes)), promise: promise)
+    }
+
+    func flush() {
+        context?.flush()
     }
 }

@@ -54,6 +54,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let shared: DirectProxy
+    private let outlet: RawAnswerOutlet
     private var state = State.idle
     /// Parts that arrived while a request was being answered here (a pipelining client).
     private var later = CircularBuffer<HTTPServerRequestPart>()
@@ -66,8 +67,10 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The server is shutting down: the connection closes after the answer in progress.
     private var quiescing = false
 
-    init(shared: DirectProxy) {
+    /// - Parameter outlet: where answers taken here are written, as bytes past the encoder.
+    init(shared: DirectProxy, outlet: RawAnswerOutlet) {
         self.shared = shared
+        self.outlet = outlet
     }
 
     // MARK: Requests
@@ -105,7 +108,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return handOn(head, body, trailers, context: context)
             }
             let exchange = DirectExchange(request: head, route: route, body: body, model: model, started: started, shared: shared,
-                                          context: context) { [weak self] exchange in self?.answered(exchange, context: context) }
+                                          context: context, outlet: outlet) { [weak self] exchange in self?.answered(exchange, context: context) }
             let scheduler = shared.scheduler
             switch scheduler.admitNow(model) {
             case .admitted(let lease): begin(exchange, on: lease, trailers: trailers, context: context)

@@ -39,18 +39,7 @@ struct Proxy: Sendable {
         return fields
     }
 
-    /// A request's headers as the direct path sends them to its backend. `Expect` goes too: the
-    /// whole body is there already, and a backend must not hold it back for a `100 Continue`.
-    static func upstreamHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
-        var kept = HTTPHeaders()
-        kept.reserveCapacity(headers.count + 2)
-        for (name, value) in headers where !isHopByHop(name) && !equalsIgnoringCase(name, "expect") {
-            kept.add(name: name, value: value)
-        }
-        return kept
-    }
-
-    /// The same in NIO's types, as the direct path answers.
+    /// A backend's answer headers as the framework's path passes them on.
     static func answerHeaders(_ headers: HTTPHeaders) -> HTTPHeaders {
         var kept = HTTPHeaders()
         kept.reserveCapacity(headers.count + 2)

@@ -1,6 +1,5 @@
 import Backends
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Synchronization
 
@@ -32,7 +31,7 @@ struct UpstreamTarget: Hashable, Sendable {
 
 /// Who hears one exchange's answer from an ``UpstreamConnection``, on its event loop.
 protocol UpstreamReceiver: AnyObject {
-    func upstreamHead(_ head: HTTPResponseHead)
+    func upstreamHead(_ head: UpstreamResponseHead)
     func upstreamBody(_ body: ByteBuffer)
     func upstreamEnd()
     /// The parts of one read have been heard: what was passed on can be flushed together.
@@ -49,9 +48,12 @@ struct UpstreamClosed: Error, CustomStringConvertible {
 /// One keep-alive HTTP/1.1 connection to a backend, carrying one exchange at a time. Like every
 /// handler it lives on its channel's event loop, which is the loop of the client connections
 /// that use it.
+///
+/// It is the only handler on its channel: requests go out as the bytes ``DirectWire`` wrote,
+/// and answers are read by ``UpstreamResponseParser``.
 final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let target: UpstreamTarget
     /// Whether it carried an exchange before: such a connection may have been closed by the
@@ -60,6 +62,10 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
     private(set) var reused = false
     private var context: ChannelHandlerContext?
     private var receiver: (any UpstreamReceiver)?
+    private var parser = UpstreamResponseParser()
+    /// Bytes of the answer read but not yet parsed: a head, chunk-size line or trailers that
+    /// has not all arrived.
+    private var unread: ByteBuffer?
     private var keepAlive = true
     private var failure: (any Error)?
     fileprivate weak var pool: UpstreamPool?
@@ -76,17 +82,19 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     var isActive: Bool { context?.channel.isActive ?? false }
 
-    /// Sends a whole request; `receiver` hears the answer.
-    func send(_ head: HTTPRequestHead, body: ByteBuffer, to receiver: any UpstreamReceiver) {
+    /// Sends a request (`head`, then `body`); `receiver` hears the answer.
+    func send(_ head: ByteBuffer, body: ByteBuffer, to receiver: any UpstreamReceiver) {
         guard let context, context.channel.isActive else {
             receiver.upstreamFailed(ChannelError.ioOnClosedChannel)
             return
         }
         self.receiver = receiver
+        parser.expectAnswer()
+        unread = nil
         keepAlive = true
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.write(wrapOutboundOut(head), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(body), promise: nil) }
+        context.flush()
     }
 
     /// Reads on only while the client can take what is read (a slow reader of a long stream).
@@ -102,22 +110,40 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            keepAlive = head.isKeepAlive
-            receiver?.upstreamHead(head)
-        case .body(let body):
-            receiver?.upstreamBody(body)
-        case .end:
-            let receiver = self.receiver
-            self.receiver = nil
-            if keepAlive, let pool {
-                reused = true
-                pool.giveBack(self)
-            } else {
-                context.close(promise: nil)
+        var input = unwrapInboundIn(data)
+        if var kept = unread {
+            unread = nil
+            kept.writeBuffer(&input)
+            input = kept
+        }
+        guard receiver != nil else {
+            // Nobody asked: a backend that talks out of turn is not trusted with another request.
+            return context.close(promise: nil)
+        }
+        do {
+            // The receiver may end the exchange at any event (its client went away).
+            while let receiver, let event = try parser.next(&input) {
+                switch event {
+                case .head(let head):
+                    keepAlive = head.keepAlive
+                    receiver.upstreamHead(head)
+                case .body(let body):
+                    receiver.upstreamBody(body)
+                case .end:
+                    self.receiver = nil
+                    if keepAlive, input.readableBytes == 0, let pool {
+                        reused = true
+                        pool.giveBack(self)
+                    } else {
+                        context.close(promise: nil)
+                    }
+                    return receiver.upstreamEnd()
+                }
             }
-            receiver?.upstreamEnd()
+            if input.readableBytes > 0 { unread = input }
+        } catch {
+            failure = failure ?? error
+            context.close(promise: nil)
         }
     }
 
@@ -135,7 +161,12 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
         pool?.remove(self)
         if let receiver {
             self.receiver = nil
-            receiver.upstreamFailed(failure ?? UpstreamClosed())
+            // An answer whose end is the connection's ends here; any other is cut short.
+            if failure == nil, case .end? = try? parser.inputClosed() {
+                receiver.upstreamEnd()
+            } else {
+                receiver.upstreamFailed(failure ?? UpstreamClosed())
+            }
         }
         context.fireChannelInactive()
     }
@@ -184,8 +215,6 @@ final class UpstreamPool {
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // What is sent is the client's headers as llhttp parsed them, and our own.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamConnection(target: target))
                 }
             }

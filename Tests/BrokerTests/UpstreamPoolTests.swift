@@ -53,7 +53,7 @@ struct UpstreamPoolTests {
             self.answer = answer
         }
 
-        func upstreamHead(_ head: HTTPResponseHead) {}
+        func upstreamHead(_ head: UpstreamResponseHead) {}
         func upstreamBody(_ body: ByteBuffer) { self.body += String(buffer: body) }
         func upstreamReadComplete() {}
         func upstreamEnd() { answer.succeed(body) }
@@ -67,7 +67,7 @@ struct UpstreamPoolTests {
             pools.pool(for: loop).withConnection(to: target) { result in
                 switch result {
                 case .success(let connection):
-                    let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["Host": target.authority])
+                    let head = ByteBuffer(string: "GET / HTTP/1.1\r\nHost: \(target.authority)\r\n\r\n")
                     connection.send(head, body: ByteBuffer(), to: Collector(answer))
                 case .failure(let error):
                     answer.fail(error)

@@ -9,9 +9,11 @@ vramd did to it.
   POST /unload {"model"}    unloads it
   POST /open   {"gate"}     lets every request waiting on that gate go on (and later ones pass)
   POST /hook                records the JSON body (stands in for an on_pressure receiver)
-  POST /v1/chat/completions {"model", "tag", "gate", "delay", "stream", "chunks", "chunk_delay", "cut"}
+  POST /v1/chat/completions {"model", "tag", "gate", "delay", "stream", "chunks", "chunk_delay", "cut",
+                             "raw", "close"}
                             waits on `gate` (if any) and `delay` seconds, then answers (with
-                            "cut", half an answer and a hang-up); with
+                            "cut", half an answer and a hang-up; with "raw", those bytes as they
+                            are, then a hang-up if "close"); with
                             --check-loaded a model that is not loaded is answered 409, so a request
                             vramd sends to an unloaded model shows up as a failure
 
@@ -149,6 +151,8 @@ class Handler(JSONHandler):
                 self.stream(model, tag, int(body.get("chunks", 5)), float(body.get("chunk_delay", 0.01)))
             elif body.get("cut"):
                 self.cut(tag)
+            elif "raw" in body:
+                self.raw(body["raw"], body.get("close", False))
             else:
                 self.reply(200, {
                     "id": "chatcmpl-" + tag, "object": "chat.completion", "model": model, "served_by": args.name,
@@ -173,6 +177,16 @@ class Handler(JSONHandler):
         self.wfile.flush()
         self.connection.shutdown(socket.SHUT_RDWR)
         self.close_connection = True
+
+    def raw(self, text, close):
+        """Writes `text` as the whole answer, byte for byte: framings, interim answers and
+        malformed answers that http.server would not write by itself. With `close` it hangs up
+        after, which ends an answer framed by the connection."""
+        self.wfile.write(text.encode("latin-1"))
+        self.wfile.flush()
+        if close:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
 
     def stream(self, model, tag, chunks, chunk_delay):
         self.send_response(200)
