@@ -110,7 +110,9 @@ struct WaitDeadlineTests {
         await #expect(throws: BrokerError.self, "a is busy past b's timeout") {
             try await scheduler.acquire("b", priority: 0)
         }
-        #expect(await scheduler.models().first { $0.id == "b" }?.state == .unloaded)
+        // Its state is not read here: the load gives up at the same deadline as the request, so
+        // for an instant it may still say loading. What must hold is that b can be loaded again:
+        // left loading with nothing loading it, the next request would wait out its own timeout.
         await busy.release()
         let served = try await scheduler.acquire("b", priority: 0)
         #expect(await scheduler.models().map(\.state) == [.unloaded, .ready], "a evicted for b")
