@@ -130,9 +130,11 @@ final class DirectExchange: UpstreamReceiver {
             return
         }
         if framing == .chunked {
-            outlet.write(DirectWire.chunkHeader(body.readableBytes, allocator: context.channel.allocator), promise: nil)
-            outlet.write(body, promise: nil)
-            outlet.write(Self.crlf, promise: nil)
+            outlet.write(DirectWire.chunk(body, allocator: context.channel.allocator), promise: nil)
+            if body.readableBytes > DirectWire.copiedChunk {
+                outlet.write(body, promise: nil)
+                outlet.write(Self.crlf, promise: nil)
+            }
         } else {
             outlet.write(body, promise: nil)
         }
@@ -181,8 +183,7 @@ final class DirectExchange: UpstreamReceiver {
             // The status is sent; the stream can still say why it ends.
             var event = ServerSentEvents.error(.brokeOff(model, error))
             if framing == .chunked {
-                outlet.write(DirectWire.chunkHeader(event.readableBytes, allocator: context.channel.allocator), promise: nil)
-                event.writeImmutableBuffer(Self.crlf)
+                event = DirectWire.chunk(event, allocator: context.channel.allocator)
                 event.writeImmutableBuffer(Self.lastChunk)
             }
             let last = context.eventLoop.makePromise(of: Void.self)

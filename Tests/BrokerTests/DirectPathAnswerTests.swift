@@ -33,6 +33,21 @@ struct DirectPathAnswerTests {
         }
     }
 
+    @Test func chunksSmallAndLargeArriveWhole() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(DirectPathTests.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                // Past DirectWire.copiedChunk a chunk's data is written as it came, not copied.
+                let large = String(repeating: "L", count: 20_000)
+                let raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nsmall\r\n" + String(large.utf8.count, radix: 16) + "\r\n" + large + "\r\n0\r\n\r\n"
+                let reply = try await vramd.chat("a", ["raw": raw])
+                #expect(reply.status == 200 && reply.text == "small" + large, "\(reply.text.prefix(80))")
+                #expect(try await vramd.scheduler().int("direct") == 1)
+            }
+        }
+    }
+
     @Test func interimAnswersAreNotPassedOnAndTheBackendsFieldsAreReplacedWhereVramdWritesItsOwn() async throws {
         try await TestBackend.with { backend in
             try await Vramd.with(DirectPathTests.config(backend)) { vramd in
