@@ -6,8 +6,9 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1.1 channel with the direct path placed before the conversion to
-/// `HTTPTypes`: a request proxied there is read and answered in NIO's own HTTP/1 types, which
-/// the backend connection speaks too, and only what is handed on to the framework is converted.
+/// `HTTPTypes`: a request proxied there is read in NIO's own HTTP/1 types and answered in bytes
+/// at the pipeline's front (``RawAnswerOutlet``), and only what is handed on to the framework is
+/// converted.
 ///
 /// The pipeline is otherwise the one `HTTP1Channel` builds (the same decoder limits, the same
 /// connection state handler and async channel), so the framework's path is unchanged. The

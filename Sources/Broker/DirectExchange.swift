@@ -7,7 +7,8 @@ import NIOHTTP1
 /// One request on the direct path, from the lease to the last byte of its answer: it sends the
 /// request to the backend over a pooled connection and writes the answer to the client as
 /// ``Proxy`` would (the same headers passed on, whole JSON answers in one write, streams as they
-/// come, the same structured errors), all on the client connection's event loop.
+/// come, the same structured errors), all on the client connection's event loop. Both heads are
+/// written as bytes (``DirectWire``), and the answer goes out through ``RawAnswerOutlet``.
 final class DirectExchange: UpstreamReceiver {
     let request: HTTPRequestHead
     let route: ProxyRoute

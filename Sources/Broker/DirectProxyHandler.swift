@@ -29,8 +29,9 @@ final class DirectProxy: Sendable {
 /// else (a model to load, a queue, a bad body, a missing token, a request too large, an `https`
 /// backend) is handed on to the framework untouched, where ``Routes`` answers it as before.
 ///
-/// It reads and writes NIO's HTTP/1 parts, ahead of the conversion to the framework's types
-/// (``BrokerHTTP1Channel``), and asks the scheduler for its lease without a task when it can
+/// It reads NIO's HTTP/1 parts (llhttp reads every request), ahead of the conversion to the
+/// framework's types (``BrokerHTTP1Channel``), writes its answers as bytes past NIO's encoder
+/// (``RawAnswerOutlet``), and asks the scheduler for its lease without a task when it can
 /// (``Scheduler/admitNow(_:)``).
 ///
 /// Requests on one connection are answered in order: while one is taken here, later ones wait;
