@@ -134,7 +134,7 @@ final class DirectExchange: UpstreamReceiver {
             outlet.write(DirectWire.chunk(body, allocator: context.channel.allocator), promise: nil)
             if body.readableBytes > DirectWire.copiedChunk {
                 outlet.write(body, promise: nil)
-                outlet.write(Self.crlf, promise: nil)
+                outlet.write(DirectWire.chunkEnd, promise: nil)
             }
         } else {
             outlet.write(body, promise: nil)
@@ -153,14 +153,12 @@ final class DirectExchange: UpstreamReceiver {
         unflushed = false
         releaseLease()
         let last = context.eventLoop.makePromise(of: Void.self)
-        outlet.write(whole ?? (framing == .chunked ? Self.lastChunk : Self.nothing), promise: last)
+        outlet.write(whole ?? (framing == .chunked ? DirectWire.lastChunk : Self.nothing), promise: last)
         outlet.flush()
         lastWrite = last.futureResult
         finish(status: status ?? 200, failed: false)
     }
 
-    private static let crlf = ByteBuffer(string: "\r\n")
-    private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
     private static let nothing = ByteBuffer()
 
     func upstreamFailed(_ error: any Error) {
@@ -185,7 +183,7 @@ final class DirectExchange: UpstreamReceiver {
             var event = ServerSentEvents.error(.brokeOff(model, error))
             if framing == .chunked {
                 event = DirectWire.chunk(event, allocator: context.channel.allocator)
-                event.writeImmutableBuffer(Self.lastChunk)
+                event.writeImmutableBuffer(DirectWire.lastChunk)
             }
             let last = context.eventLoop.makePromise(of: Void.self)
             outlet.write(event, promise: last)

@@ -23,7 +23,7 @@ enum DirectWire {
         }
         head.writeField("Host", authority)
         head.writeStaticString("Content-Length: ")
-        head.writeDecimal(bodyLength)
+        head.writeString(String(bodyLength))
         head.writeStaticString("\r\n\r\n")
         return head
     }
@@ -47,7 +47,7 @@ enum DirectWire {
                        fields: (inout ByteBuffer) -> Void) -> ByteBuffer {
         var head = allocator.buffer(capacity: 512 + reserving)
         head.writeStaticString(old ? "HTTP/1.0 " : "HTTP/1.1 ")
-        head.writeDecimal(status)
+        head.writeString(String(status))
         head.writeStaticString(" ")
         let standard = HTTPResponseStatus(statusCode: status).reasonPhrase
         if standard.isEmpty { head.writeBytes(reason) } else { head.writeString(standard) }
@@ -59,7 +59,7 @@ enum DirectWire {
         case .none, .untilClose: break
         case .length(let length):
             head.writeStaticString("Content-Length: ")
-            head.writeDecimal(length)
+            head.writeString(String(length))
             head.writeStaticString("\r\n")
         case .chunked:
             head.writeStaticString("Transfer-Encoding: chunked\r\n")
@@ -78,9 +78,7 @@ enum DirectWire {
     /// backend's connection (``Proxy/hopByHop``), its framing, which vramd writes anew, and its
     /// `Date` and `Server`, which vramd's own replace.
     static func dropsAnswerField(_ name: ByteBufferView) -> Bool {
-        droppedAnswerFields.contains { dropped in
-            dropped.count == name.count && zip(name, dropped).allSatisfy { byte, expected in (byte &- 65 < 26 ? byte | 0x20 : byte) == expected }
-        }
+        droppedAnswerFields.contains { Proxy.equalsIgnoringCase(name, $0) }
     }
 
     private static let droppedAnswerFields: [[UInt8]] = (Proxy.hopByHop.sorted() + ["date", "server"]).map { Array($0.utf8) }
@@ -88,6 +86,10 @@ enum DirectWire {
     /// A chunk this size or smaller (an event of a stream, nearly always) is copied whole into
     /// one buffer with its framing: one write instead of three.
     static let copiedChunk = 16 * 1024
+
+    /// What ends a chunk's data, and the last chunk with no trailers.
+    static let chunkEnd = ByteBuffer(string: "\r\n")
+    static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
 
     /// `data` as one chunk: its size line, then (up to ``copiedChunk``) the data and its CRLF;
     /// a larger chunk's data and CRLF are the caller's to write after it.
@@ -110,21 +112,5 @@ extension ByteBuffer {
         writeStaticString(": ")
         writeString(value)
         writeStaticString("\r\n")
-    }
-
-    /// A non-negative integer in decimal, without a `String` in between.
-    mutating func writeDecimal(_ value: Int) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { digits in
-            var rest = UInt(max(0, value)), at = digits.count
-            repeat {
-                at -= 1
-                digits[at] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            writeBytes(UnsafeRawBufferPointer(rebasing: digits[at...]))
-        }
     }
 }

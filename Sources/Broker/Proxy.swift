@@ -57,8 +57,12 @@ struct Proxy: Sendable {
 
     /// ASCII case-insensitive equality with `lowercase`, which must be lowercase already.
     static func equalsIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
-        name.utf8.count == lowercase.utf8.count
-            && zip(name.utf8, lowercase.utf8).allSatisfy { byte, expected in (byte &- 65 < 26 ? byte | 0x20 : byte) == expected }
+        equalsIgnoringCase(name.utf8, lowercase.utf8)
+    }
+
+    /// The same over bytes: a field name as it came off the wire.
+    static func equalsIgnoringCase(_ name: some Collection<UInt8>, _ lowercase: some Collection<UInt8>) -> Bool {
+        name.count == lowercase.count && zip(name, lowercase).allSatisfy { byte, expected in (byte &- 65 < 26 ? byte | 0x20 : byte) == expected }
     }
 
     static func isEventStream(_ headers: HTTPHeaders) -> Bool {

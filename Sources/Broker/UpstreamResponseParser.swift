@@ -384,15 +384,10 @@ private struct Lines {
 extension Slice<UnsafeRawBufferPointer> {
     /// ASCII case-insensitive equality with `lowercase`, which must be lowercase already.
     func equalsIgnoringCase(_ lowercase: StaticString) -> Bool {
-        count == lowercase.utf8CodeUnitCount && hasPrefixIgnoringCase(lowercase)
+        Proxy.equalsIgnoringCase(self, UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
     }
 
     func hasPrefixIgnoringCase(_ lowercase: StaticString) -> Bool {
-        let length = lowercase.utf8CodeUnitCount
-        guard count >= length else { return false }
-        return (0..<length).allSatisfy { offset in
-            let byte = self[startIndex + offset]
-            return (byte &- 65 < 26 ? byte | 0x20 : byte) == lowercase.utf8Start[offset]
-        }
+        prefix(lowercase.utf8CodeUnitCount).equalsIgnoringCase(lowercase)
     }
 }
