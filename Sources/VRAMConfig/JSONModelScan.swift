@@ -134,11 +134,23 @@ private struct Scanner {
     mutating func string() -> UnsafeBufferPointer<UInt8>? {
         guard next() == quote else { return nil }
         let start = at
-        while at < bytes.count {
-            if at + 8 <= bytes.count, Self.plain(UnsafeRawPointer(bytes.baseAddress! + at).loadUnaligned(as: UInt64.self)) {
-                at += 8
-                continue
+        let base = UnsafeRawPointer(bytes.baseAddress!)  // not nil: a quote was read
+        while true {
+            // The bulk of a chat's text is plain ASCII: jump eight bytes at a time to the next
+            // byte that needs a look. The index is local because `at` lives in memory, and
+            // storing and reloading it each step cost more than the step.
+            var index = at
+            let end = bytes.count - 8
+            while index <= end {
+                let special = Self.special(UInt64(littleEndian: (base + index).loadUnaligned(as: UInt64.self)))
+                if special != 0 {
+                    index += special.trailingZeroBitCount >> 3
+                    break
+                }
+                index += 8
             }
+            at = index
+            guard at < bytes.count else { return nil }
             let byte = bytes[at]
             if byte == quote {
                 defer { at += 1 }
@@ -154,17 +166,19 @@ private struct Scanner {
                 guard utf8Scalar() else { return nil }
             }
         }
-        return nil
     }
 
-    /// Whether eight bytes are all printable ASCII other than a quote or a backslash, the bulk of
-    /// a chat's text, tested at once (the classic SWAR byte tests: each is exact about whether
-    /// any byte matches, which is all that is asked).
-    static func plain(_ word: UInt64) -> Bool {
+    /// The bytes of eight (the first in memory lowest) that are not printable ASCII other than a
+    /// quote or a backslash, each marked by its high bit.
+    ///
+    /// The classic SWAR byte tests can also mark a byte above one that truly matches (a borrow
+    /// carries upward), never one below: so the lowest mark is always exact, which is the only
+    /// one that is read.
+    static func special(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
-        let control = (word &- ones &* 0x20) & ~word & highs != 0  // a byte below 0x20
-        return word & highs == 0 && !control && !hasZeroByte(word ^ (ones &* 0x22)) && !hasZeroByte(word ^ (ones &* 0x5C))
+        func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+        let control = (word &- ones &* 0x20) & ~word & highs  // a byte below 0x20
+        return word & highs | control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
     }
 
     /// After a backslash.
@@ -190,8 +204,8 @@ private struct Scanner {
     mutating func hex4() -> UInt16? {
         guard at + 4 <= bytes.count else { return nil }
         var value: UInt16 = 0
-        for _ in 0..<4 {
-            let byte = bytes[at]
+        for index in at..<at + 4 {
+            let byte = bytes[index]
             let digit: UInt8
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
@@ -200,8 +214,8 @@ private struct Scanner {
             default: return nil
             }
             value = value << 4 | UInt16(digit)
-            at += 1
         }
+        at += 4
         return value
     }
 

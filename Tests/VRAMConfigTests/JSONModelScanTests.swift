@@ -73,6 +73,39 @@ import VRAMPolicy
         #expect(try RequestModel.find(in: Data(#"{"model": "a\/b"}"#.utf8), contentType: nil) == "a/b")
     }
 
+    /// Text is skipped eight bytes at a time up to the first byte that needs a look: one at every
+    /// place in (and past) a word is found, and read as the full parse reads it.
+    @Test func findsTheFirstByteThatNeedsALookAtEveryPlace() {
+        let answered = ["\\n", "\\u00e9", "é", "☕", "😀", "\\\"", "\\\\"]
+        let refused = ["\t", "\u{1f}", "\\x", "\\u00g9"]
+        for place in 0..<20 {
+            let before = String(repeating: "a", count: place), after = String(repeating: "b", count: 20)
+            for text in answered + refused {
+                let body = #"{"model": "a", "x": ""# + before + text + after + #""}"#
+                let outcome = Self.agreed(Data(body.utf8), "\(body)")
+                #expect((outcome == .model("a")) == answered.contains(text), "\(body)")
+            }
+        }
+    }
+
+    /// `\u` escapes are read four digits at once: every byte in every place of one, alone and as
+    /// the second half of a pair, is read as the full parse reads it.
+    @Test func readsEveryByteOfAUnicodeEscapeAsTheFullParseDoes() {
+        let digits = Set("0123456789abcdefABCDEF".utf8)
+        for (template, alone) in [(#"\u00e9"#, true), (#"\ud83d\ude00"#, false)] {
+            let escape = Array(template.utf8)
+            for place in (escape.count - 4)..<escape.count {
+                for byte in UInt8.min...UInt8.max {
+                    var changed = escape
+                    changed[place] = byte
+                    let body = Data(#"{"model": "a", "x": ""#.utf8 + changed + #"", "y": 1}"#.utf8)
+                    let outcome = Self.agreed(body, "\(template) \(place) \(byte)")
+                    if alone { #expect((outcome == .model("a")) == digits.contains(byte), "\(place) \(byte)") }
+                }
+            }
+        }
+    }
+
     /// Random documents, whole and then broken at random: the scan answers every whole one that
     /// names its model plainly, and never disagrees with the full parse on any.
     @Test(arguments: [1, 2, 3, 4])
