@@ -89,14 +89,21 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch (state, part) {
         case (.idle, .head(let head)):
             if frameworkOwes == 0, !quiescing, head.method == .POST, let route = Self.route(head.uri), allowed(head) {
-                state = .reading(head, route, context.channel.allocator.buffer(capacity: Self.bodyCapacity(head)),
-                                 started: DispatchTime.now().uptimeNanoseconds)
+                state = .reading(head, route, ByteBuffer(), started: DispatchTime.now().uptimeNanoseconds)
             } else {
                 handOn(head, context: context)
             }
         case (.reading(let head, let route, var body, let started), .body(let chunk)):
             state = .idle  // so `body` is the buffer's only reference and grows in place
-            body.writeImmutableBuffer(chunk)
+            if body.readableBytes == 0 {
+                // Most bodies come in one read: the decoder's slice of it is kept, not copied.
+                body = chunk
+            } else {
+                // Copies the first part out of its read once, into room for the declared length,
+                // so a long chat is not copied again each time the buffer grows.
+                body.reserveCapacity(Self.bodyCapacity(head))
+                body.writeImmutableBuffer(chunk)
+            }
             if body.readableBytes > shared.settings.maxBody {
                 // The framework refuses it (413) and reads the rest itself.
                 handOn(head, context: context)
@@ -133,8 +140,8 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         ProxyRoute(path: uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri)
     }
 
-    /// Sized from Content-Length, so a long chat is not copied again each time the buffer grows;
-    /// at most 1 MiB up front, so a length that is declared but never sent costs little.
+    /// The room a body in parts is given, from Content-Length; at most 1 MiB up front, so a
+    /// length that is declared but never sent costs little.
     private static func bodyCapacity(_ head: HTTPRequestHead) -> Int {
         guard let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }), declared > 0 else { return 0 }
         return min(declared, 1 << 20)
