@@ -32,8 +32,10 @@ final class DirectExchange: UpstreamReceiver {
     private var whole: ByteBuffer?
     private var isEventStream = false
     private var active: Meter?
-    /// Parts of a stream written but not yet flushed: they go out together at the end of the
-    /// backend's read, one `writev` for the events that arrived at once instead of one each.
+    /// What one read from the backend brought of a streamed answer, framed: the events that
+    /// arrived at once go out at the end of the read in one write, not one each.
+    private var pending: ByteBuffer?
+    /// Parts of a stream written but not yet flushed.
     private var unflushed = false
     private(set) var finished = false
     /// The answer ends with the connection: the client asked so, or it reads HTTP/1.0 and the
@@ -99,8 +101,11 @@ final class DirectExchange: UpstreamReceiver {
         case .chunked, .untilClose: framing = old ? .untilClose : .chunked
         }
         closesConnection = !request.isKeepAlive || framing == .untilClose
-        var reserving = 0
-        if case .length(let length) = framing, !isEventStream, length <= Proxy.bufferedBodyLimit { reserving = length }
+        // A whole answer is read into the buffer behind its head; a stream's first events
+        // usually come with it.
+        var buffered: Int?
+        if case .length(let length) = framing, !isEventStream, length <= Proxy.bufferedBodyLimit { buffered = length }
+        let reserving = buffered ?? Self.streamRoom
         let bytes = head.bytes
         let answer = DirectWire.answer(
             status: head.status, reason: bytes.readableBytesView[bytes.readerIndex + head.reason.lowerBound..<bytes.readerIndex + head.reason.upperBound],
@@ -117,43 +122,68 @@ final class DirectExchange: UpstreamReceiver {
                 out.writeStaticString("\r\n")
             }
         }
-        if reserving > 0 {
+        if buffered != nil {
             whole = answer
         } else {
-            outlet.write(answer, promise: nil)
-            unflushed = true
+            pending = answer
         }
     }
+
+    /// Room for a stream's first events behind its head, enough for a few of a chat's.
+    private static let streamRoom = 1536
 
     func upstreamBody(_ body: ByteBuffer) {
         if whole != nil {
             whole!.writeImmutableBuffer(body)
             return
         }
-        if framing == .chunked {
-            outlet.write(DirectWire.chunk(body, allocator: context.channel.allocator), promise: nil)
-            if body.readableBytes > DirectWire.copiedChunk {
-                outlet.write(body, promise: nil)
-                outlet.write(DirectWire.chunkEnd, promise: nil)
-            }
-        } else {
+        guard framing == .chunked else {
+            writePending()
             outlet.write(body, promise: nil)
+            unflushed = true
+            return
         }
-        unflushed = true
+        // Taken out while it grows, so it is the buffer's only reference and is not copied.
+        var out = pending.take() ?? context.channel.allocator.buffer(capacity: Self.streamRoom)
+        if DirectWire.appendChunk(body, to: &out) {
+            pending = out
+        } else {
+            outlet.write(out, promise: nil)
+            outlet.write(body, promise: nil)
+            outlet.write(DirectWire.chunkEnd, promise: nil)
+            unflushed = true
+        }
     }
 
     func upstreamReadComplete() {
+        writePending()
         guard unflushed else { return }
         unflushed = false
         outlet.flush()
+    }
+
+    /// Writes what the read so far brought, unflushed.
+    private func writePending() {
+        guard let bytes = pending.take() else { return }
+        outlet.write(bytes, promise: nil)
+        unflushed = true
     }
 
     func upstreamEnd() {
         connection = nil
         unflushed = false
         releaseLease()
+        let rest: ByteBuffer
+        if let whole {
+            rest = whole
+        } else if var bytes = pending.take() {
+            if framing == .chunked { bytes.writeImmutableBuffer(DirectWire.lastChunk) }
+            rest = bytes
+        } else {
+            rest = framing == .chunked ? DirectWire.lastChunk : Self.nothing
+        }
         let last = context.eventLoop.makePromise(of: Void.self)
-        outlet.write(whole ?? (framing == .chunked ? DirectWire.lastChunk : Self.nothing), promise: last)
+        outlet.write(rest, promise: last)
         outlet.flush()
         lastWrite = last.futureResult
         finish(status: status ?? 200, failed: false)
@@ -179,11 +209,15 @@ final class DirectExchange: UpstreamReceiver {
         if whole != nil { return answer(unreadable ? .unreadable(model, error) : .brokeOff(model, error)) }
         releaseLease()
         if isEventStream && (framing == .chunked || framing == .untilClose) {
-            // The status is sent; the stream can still say why it ends.
+            // The status is sent; the stream can still say why it ends, after what came before.
             var event = ServerSentEvents.error(.brokeOff(model, error))
             if framing == .chunked {
-                event = DirectWire.chunk(event, allocator: context.channel.allocator)
-                event.writeImmutableBuffer(DirectWire.lastChunk)
+                var chunk = pending.take() ?? context.channel.allocator.buffer(capacity: event.readableBytes + 32)
+                DirectWire.appendChunk(event, to: &chunk)
+                chunk.writeImmutableBuffer(DirectWire.lastChunk)
+                event = chunk
+            } else {
+                writePending()
             }
             let last = context.eventLoop.makePromise(of: Void.self)
             outlet.write(event, promise: last)
@@ -192,6 +226,7 @@ final class DirectExchange: UpstreamReceiver {
         } else {
             // Any other body can only be cut short, which the client sees as a broken transfer;
             // what arrived before the break still goes out first.
+            writePending()
             outlet.flush()
             context.close(promise: nil)
         }

@@ -83,26 +83,28 @@ enum DirectWire {
 
     private static let droppedAnswerFields: [[UInt8]] = (Proxy.hopByHop.sorted() + ["date", "server"]).map { Array($0.utf8) }
 
-    /// A chunk this size or smaller (an event of a stream, nearly always) is copied whole into
-    /// one buffer with its framing: one write instead of three.
+    /// A chunk this size or smaller (an event of a stream, nearly always) is copied with its
+    /// framing into the buffer it goes out in; a larger one's data is written as it came.
     static let copiedChunk = 16 * 1024
 
     /// What ends a chunk's data, and the last chunk with no trailers.
     static let chunkEnd = ByteBuffer(string: "\r\n")
     static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
 
-    /// `data` as one chunk: its size line, then (up to ``copiedChunk``) the data and its CRLF;
-    /// a larger chunk's data and CRLF are the caller's to write after it.
-    static func chunk(_ data: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// Appends `data` to `out` as one chunk: its size line, then (up to ``copiedChunk``) the
+    /// data and its CRLF. Returns false for a larger chunk, whose data and CRLF are the caller's
+    /// to write after `out`.
+    @discardableResult
+    static func appendChunk(_ data: ByteBuffer, to out: inout ByteBuffer) -> Bool {
         let copied = data.readableBytes <= copiedChunk
-        var chunk = allocator.buffer(capacity: 20 + (copied ? data.readableBytes : 0))
-        chunk.writeString(String(data.readableBytes, radix: 16))
-        chunk.writeStaticString("\r\n")
+        out.reserveCapacity(minimumWritableBytes: 20 + (copied ? data.readableBytes : 0))
+        out.writeString(String(data.readableBytes, radix: 16))
+        out.writeStaticString("\r\n")
         if copied {
-            chunk.writeImmutableBuffer(data)
-            chunk.writeStaticString("\r\n")
+            out.writeImmutableBuffer(data)
+            out.writeStaticString("\r\n")
         }
-        return chunk
+        return copied
     }
 }
 
