@@ -12,7 +12,9 @@ import NIOHTTP1
 final class DirectExchange: UpstreamReceiver {
     let request: HTTPRequestHead
     let route: ProxyRoute
-    let body: ByteBuffer
+    /// Until an answer begins: it is sent again only if none did. It may hold a whole read
+    /// from the client, which a stream should not keep for its length.
+    private(set) var body: ByteBuffer
     let model: String
     /// When the request's head arrived, for its duration in the request metrics.
     let started: UInt64
@@ -93,6 +95,7 @@ final class DirectExchange: UpstreamReceiver {
 
     func upstreamHead(_ head: UpstreamResponseHead) {
         status = head.status
+        body = ByteBuffer()
         isEventStream = head.isEventStream
         let old = request.version == .http1_0
         switch head.framing {
