@@ -1,18 +1,20 @@
 import NIOHTTP1
 
-/// How an answer is framed for an HTTP/1.0 request, on both paths.
+/// How an answer is framed for an HTTP/1.0 request: the rule both paths follow, and its form
+/// for the framework's answers.
 ///
-/// Both paths write their answers as HTTP/1.1, and for an answer of unknown length (an event
-/// stream) NIO's encoder then adds `Transfer-Encoding: chunked`, which an HTTP/1.0 client cannot
-/// read: it sees the chunk sizes as part of the stream. Such an answer goes out as HTTP/1.0
+/// An answer of unknown length (an event stream) is chunked for HTTP/1.1 (by NIO's encoder on the
+/// framework's path, by ``DirectWire`` on the direct one), which an HTTP/1.0 client cannot read:
+/// it sees the chunk sizes as part of the stream. Such an answer goes out as HTTP/1.0
 /// instead (as Go's server answers), its body ends with the connection, and the connection says
 /// so. A request that asked to be kept alive and gets an answer of known length is told it is
 /// kept alive, which HTTP/1.0 does not otherwise assume.
 ///
-/// It is applied where each path already looks at its parts (``DirectProxyHandler`` for the
-/// framework's answers, ``DirectExchange`` for its own) rather than in a handler of its own,
-/// which cost every request about four percent of its CPU to look at parts that are nearly
-/// always HTTP/1.1.
+/// It is applied to the framework's answers where ``DirectProxyHandler`` already looks at
+/// them, rather than in a handler of its own, which cost every request about four percent of
+/// its CPU to look at parts that are nearly always HTTP/1.1. The direct path writes its heads as
+/// bytes and applies the same rule there (``DirectExchange/upstreamHead(_:)``,
+/// ``DirectWire/answer(status:reason:framing:closes:old:server:reserving:allocator:fields:)``).
 struct HTTP10Framing {
     let old: Bool
     let keepAlive: Bool
@@ -36,10 +38,5 @@ struct HTTP10Framing {
         let closes = !framed || !keepAlive || head.headers[canonicalForm: "connection"].contains("close")
         head.headers.replaceOrAdd(name: "Connection", value: closes ? "close" : "keep-alive")
         return closes
-    }
-
-    /// ``frame(_:)`` for the answer to `request`.
-    static func frame(_ head: inout HTTPResponseHead, for request: HTTPRequestHead) -> Bool {
-        request.version == .http1_0 && HTTP10Framing(request).frame(&head)
     }
 }
