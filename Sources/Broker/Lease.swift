@@ -7,15 +7,16 @@ public final class Lease: Sendable {
     public let model: ModelID
     /// The backend's base URL, e.g. `http://127.0.0.1:41234`.
     public let endpoint: String
-    public let config: ModelConfig
+    public var config: ModelConfig { shared.config }
+    let shared: SharedModelConfig
     private let scheduler: Scheduler
     private let released = Mutex(false)
 
-    init(scheduler: Scheduler, model: ModelID, endpoint: String, config: ModelConfig) {
+    init(scheduler: Scheduler, model: ModelID, endpoint: String, config: SharedModelConfig) {
         self.scheduler = scheduler
         self.model = model
         self.endpoint = endpoint
-        self.config = config
+        self.shared = config
     }
 
     /// Gives the slot back; later calls do nothing.

@@ -14,7 +14,10 @@ public enum LoadReason: String, Sendable {
 
 /// What the scheduler knows about one configured model beyond the ledger.
 struct ModelRuntime: Sendable {
-    var config: ModelConfig
+    var config: ModelConfig { didSet { sharedConfig = SharedModelConfig(config) } }
+    /// The same config behind one reference, which every ``Lease`` holds: a copy of the struct
+    /// per request retained each of its strings and arrays, and released them again.
+    private(set) var sharedConfig: SharedModelConfig
     var backend: (any Backend)?
     var state = ModelState.unloaded
     var endpoint: String?
@@ -53,6 +56,7 @@ struct ModelRuntime: Sendable {
 
     init(config: ModelConfig, backend: (any Backend)?, footprint: Int64, source: FootprintSource) {
         self.config = config
+        self.sharedConfig = SharedModelConfig(config)
         self.backend = backend
         self.footprint = footprint
         self.footprintSource = source
@@ -77,4 +81,11 @@ struct ModelRuntime: Sendable {
         quantumServed = 0
         contentionSince = nil
     }
+}
+
+/// A model's config, shared by reference.
+final class SharedModelConfig: Sendable {
+    let config: ModelConfig
+
+    init(_ config: ModelConfig) { self.config = config }
 }

@@ -18,7 +18,7 @@ extension Scheduler {
     /// unknown model, a stale config, shutdown) is left to `acquire` and its errors. A request
     /// admitted here counts, waits (zero) and starts exactly as one admitted there.
     public func acquireIfReady(_ name: String) -> Lease? {
-        guard !shuttingDown, queued < settings.queueMax, let id = config.modelID(named: name),
+        guard !shuttingDown, queued < settings.queueMax, let id = lookup.modelID(named: name),
               withRuntime(id, { runtime in
                   runtime.backend != nil && runtime.state == .ready && !runtime.stale && !runtime.draining && runtime.pending.isEmpty
                       && runtime.inFlight < runtime.config.maxConcurrency && deviceSlotFree(runtime.device)

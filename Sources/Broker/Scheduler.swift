@@ -12,7 +12,8 @@ import VRAMPolicy
 /// ``Lease``, which touches the model and wakes whoever waits.
 public actor Scheduler {
     let settings: BrokerSettings
-    var config: Config
+    var config: Config { didSet { lookup = ConfigLookup(config) } }
+    private(set) var lookup: ConfigLookup
     var ledger: Ledger
     var runtimes: [ModelID: ModelRuntime] = [:]
     let probes: [DeviceID: any DeviceProbe]
@@ -50,6 +51,7 @@ public actor Scheduler {
                 footprint: (ModelConfig) throws -> (Int64, FootprintSource),
                 backendFactory: @escaping @Sendable (ModelConfig) -> (any Backend)?, logger: Logger) throws {
         self.config = config
+        self.lookup = ConfigLookup(config)
         self.settings = config.broker
         self.probes = probes
         self.footprints = footprints
@@ -168,7 +170,7 @@ public actor Scheduler {
             // that looked before this one started saw they were not first. Look again while
             // slots last.
             let lookAgain = !runtime.pending.isEmpty && runtime.inFlight < runtime.config.maxConcurrency
-            return (runtime.device, lookAgain, runtime.endpoint ?? "", runtime.config)
+            return (runtime.device, lookAgain, runtime.endpoint ?? "", runtime.sharedConfig)
         }!
         if let device { servingOn[device, default: 0] += 1 }
         try? ledger.beginRequest(id, at: now)
@@ -199,12 +201,12 @@ public actor Scheduler {
     }
 
     func deviceSlotFree(_ device: DeviceID?) -> Bool {
-        guard let device, config.device(device)?.serialize == true else { return true }
+        guard let device, lookup.serializes(device) else { return true }
         return (servingOn[device] ?? 0) == 0
     }
 
     func resolve(_ name: String) throws -> ModelID {
-        if let model = config.model(named: name) { return model.id }
+        if let id = lookup.modelID(named: name) { return id }
         let names = config.models.map(\.id.rawValue) + config.models.flatMap(\.aliases)
         throw BrokerError.modelNotFound(name, suggestion: Suggestion.closest(to: name, in: names))
     }

@@ -34,11 +34,6 @@ public struct Config: Sendable {
         modelIndex(named: name).map { models[$0] }
     }
 
-    /// The id `model(named:)` finds, without copying its config.
-    public func modelID(named name: String) -> ModelID? {
-        modelIndex(named: name).map { models[$0].id }
-    }
-
     /// A model's own name first, then its aliases.
     private func modelIndex(named name: String) -> Int? {
         models.firstIndex { $0.id.rawValue == name } ?? models.firstIndex { $0.aliases.contains(name) }

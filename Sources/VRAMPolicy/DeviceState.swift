@@ -36,6 +36,18 @@ public struct DeviceState: Sendable, Hashable {
         }
     }
 
+    /// Changes a resident in place, keeping the sums and the facts in step; false when `model`
+    /// is not resident here. Every request begins and ends with one: taking the entry out and
+    /// putting it back copied it twice.
+    mutating func update(_ model: ModelID, _ change: (inout ResidentModel) -> Void) -> Bool {
+        guard let index = residents.index(forKey: model), let position = factPosition[model] else { return false }
+        let before = residents.values[index].bytes
+        change(&residents.values[index])
+        residentBytes += residents.values[index].bytes - before
+        facts[position] = ResidencyFacts(residents.values[index])
+        return true
+    }
+
     mutating func remove(_ model: ModelID) {
         guard let entry = residents.removeValue(forKey: model), let position = factPosition.removeValue(forKey: model) else { return }
         residentBytes -= entry.bytes

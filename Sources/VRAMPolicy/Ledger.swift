@@ -247,11 +247,9 @@ public struct Ledger: Sendable {
     }
 
     private mutating func updateResident(_ model: ModelID, _ change: (inout ResidentModel) -> Void) throws {
-        guard let index = residentDevice[model], var entry = devices[index].residents[model] else {
+        guard let index = residentDevice[model], devices[index].update(model, change) else {
             throw LedgerError.notResident(model)
         }
-        change(&entry)
-        devices[index].put(entry)
     }
 
     private mutating func refreshResident(_ model: ModelID) {
