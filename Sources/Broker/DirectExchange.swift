@@ -71,8 +71,9 @@ final class DirectExchange: UpstreamReceiver {
     private func send() {
         guard let lease, let target else { return }
         tries += 1
-        let head = DirectWire.request(request, uri: target.prefix + route.backendPath(for: lease.config) + query,
-                                      authority: target.authority, bodyLength: body.readableBytes, allocator: context.channel.allocator)
+        let uri = target.prefix + route.backendPath(for: lease.shared.config) + ProxyRoute.split(request.uri).query
+        let head = DirectWire.request(request, uri: uri, authority: target.authority, bodyLength: body.readableBytes,
+                                      allocator: context.channel.allocator)
         shared.pools.pool(for: context.eventLoop).withConnection(to: target) { result in
             switch result {
             case .success(let connection):
@@ -84,11 +85,6 @@ final class DirectExchange: UpstreamReceiver {
                 self.answer(.unreachable(lease, error))
             }
         }
-    }
-
-    private var query: String {
-        guard let mark = request.uri.firstIndex(of: "?") else { return "" }
-        return String(request.uri[mark...])
     }
 
     // MARK: The answer

@@ -137,7 +137,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The route of an origin-form target; any other form is the framework's to read.
     private static func route(_ uri: String) -> ProxyRoute? {
-        ProxyRoute(path: uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri)
+        ProxyRoute(path: ProxyRoute.split(uri).path)
     }
 
     /// The room a body in parts is given, from Content-Length; at most 1 MiB up front, so a

@@ -98,13 +98,27 @@ enum DirectWire {
     static func appendChunk(_ data: ByteBuffer, to out: inout ByteBuffer) -> Bool {
         let copied = data.readableBytes <= copiedChunk
         out.reserveCapacity(minimumWritableBytes: 20 + (copied ? data.readableBytes : 0))
-        out.writeString(String(data.readableBytes, radix: 16))
+        writeHex(data.readableBytes, to: &out)
         out.writeStaticString("\r\n")
         if copied {
             out.writeImmutableBuffer(data)
             out.writeStaticString("\r\n")
         }
         return copied
+    }
+
+    /// `value` in lowercase hex, as a chunk's size line has it. `String(_:radix:)` cost more
+    /// than framing the rest of the chunk.
+    static func writeHex(_ value: Int, to out: inout ByteBuffer) {
+        precondition(value >= 0)
+        let count = max(1, (Int.bitWidth - value.leadingZeroBitCount + 3) / 4)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { buffer in
+            for place in 0..<count {
+                let nibble = UInt8(truncatingIfNeeded: value >> ((count - 1 - place) * 4)) & 0xF
+                buffer[place] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            }
+            return count
+        }
     }
 }
 

@@ -26,17 +26,29 @@ enum ProxyRoute: Sendable, Hashable {
         .llm: "/v1/chat/completions", .tts: "/v1/audio/speech", .stt: "/v1/audio/transcriptions", .image: "/v1/images/generations",
     ]
 
-    private static let byPath: [String: ProxyRoute] = {
-        var routes: [String: ProxyRoute] = [:]
-        for path in openAIPaths { routes[path] = .openAI(path) }
+    private static let byPath: [Substring: ProxyRoute] = {
+        var routes: [Substring: ProxyRoute] = [:]
+        for path in openAIPaths { routes[path[...]] = .openAI(path) }
         for kind in facadeKinds { routes["/v1/\(kind.rawValue)"] = .facade(kind) }
         return routes
     }()
 
     /// The route a path (without its query) names, if it is one of these.
-    init?(path: String) {
+    init?(path: Substring) {
         guard let route = Self.byPath[path] else { return nil }
         self = route
+    }
+
+    /// An origin-form request target split at its first `?`: the path, and the query with its
+    /// `?` (empty when there is none).
+    ///
+    /// Searched in the bytes: `String.firstIndex(of:)` walks the target by grapheme clusters,
+    /// and cost a tenth of the direct path's instructions per request.
+    static func split(_ target: String) -> (path: Substring, query: Substring) {
+        var target = target
+        guard let offset = target.withUTF8({ $0.firstIndex(of: UInt8(ascii: "?")) }) else { return (target[...], target[target.endIndex...]) }
+        let mark = target.utf8.index(target.startIndex, offsetBy: offset)
+        return (target[..<mark], target[mark...])
     }
 
     /// The path the route is served at, which is also its name in the request metrics.

@@ -27,6 +27,12 @@ struct UpstreamTarget: Hashable, Sendable {
         self.authority = String(authority)
         self.prefix = String(endpoint.dropFirst(7 + authority.count))
     }
+
+    /// The port alone: each request looks its target up a few times, and hashing the strings
+    /// cost more than the lookups. Targets that share a port are still told apart by `==`.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(port)
+    }
 }
 
 /// Who hears one exchange's answer from an ``UpstreamConnection``, on its event loop.

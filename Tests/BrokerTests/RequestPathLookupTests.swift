@@ -1,0 +1,72 @@
+import NIOCore
+import Testing
+import VRAMConfig
+import VRAMPolicy
+
+@testable import Broker
+
+/// The small answers every proxied request asks for, kept apart from the general code that
+/// once gave them: each must agree with that code.
+struct RequestPathLookupTests {
+    @Test func theLookupFindsTheModelThatTheConfigFinds() throws {
+        var config = try Config.parse(yaml: """
+            devices: [{id: gpu0, kind: simulated, capacity: 8GiB, serialize: true}, {id: gpu1, kind: simulated, capacity: 8GiB}]
+            models:
+              a: {kind: llm, memory: 1GiB, device: gpu0, aliases: [first, shared-a]}
+              b: {kind: llm, memory: 1GiB, device: gpu1, aliases: [second]}
+              c: {kind: tts, memory: 1GiB, device: gpu1}
+            """, file: "lookup.yaml")
+        // What the parser refuses, a config built in code can still say: a name that is also
+        // another model's alias, and an alias two models share. The config's own rules decide.
+        config.models[1].aliases += ["a", "shared"]
+        config.models[2].aliases += ["shared", "first"]
+        let lookup = ConfigLookup(config)
+        for name in ["a", "b", "c", "first", "second", "shared", "shared-a", "A", "", "d", "firs"] {
+            #expect(lookup.modelID(named: name) == config.model(named: name)?.id, "\(name)")
+        }
+        #expect(lookup.modelID(named: "a") == ModelID("a"))
+        #expect(lookup.modelID(named: "shared") == ModelID("b"))
+        #expect(lookup.serializes(DeviceID("gpu0")) && !lookup.serializes(DeviceID("gpu1")) && !lookup.serializes(DeviceID("gpu9")))
+    }
+
+    @Test func aTargetIsSplitAtItsFirstQuestionMark() {
+        let cases: [(String, String, String)] = [
+            ("/v1/chat/completions", "/v1/chat/completions", ""),
+            ("/v1/chat/completions?a=1", "/v1/chat/completions", "?a=1"),
+            ("/v1/x?a=1?b=2", "/v1/x", "?a=1?b=2"),
+            ("/caf\u{e9}/\u{1F600}?q=\u{e9}", "/caf\u{e9}/\u{1F600}", "?q=\u{e9}"),
+            ("?", "", "?"),
+            ("", "", ""),
+        ]
+        for (target, path, query) in cases {
+            let split = ProxyRoute.split(target)
+            #expect(split.path == path[...] && split.query == query[...], "\(target)")
+            #expect(String(split.path) + String(split.query) == target)
+        }
+        #expect(ProxyRoute(path: ProxyRoute.split("/v1/embeddings?x").path) == .openAI("/v1/embeddings"))
+        #expect(ProxyRoute(path: ProxyRoute.split("/v1/tts").path) == .facade(.tts))
+        #expect(ProxyRoute(path: ProxyRoute.split("/v1/chat").path) == nil)
+    }
+
+    @Test func aChunkSizeIsWrittenInLowercaseHex() {
+        for value in [0, 1, 9, 10, 15, 16, 255, 256, 0xABC, 4096, 0xFFFF, 0x10000, 1 << 40, Int.max] {
+            var out = ByteBuffer(string: "x")
+            DirectWire.writeHex(value, to: &out)
+            #expect(String(buffer: out) == "x" + String(value, radix: 16), "\(value)")
+        }
+    }
+
+    @Test func headerNamesAreComparedWithoutRegardToCase() {
+        #expect(Proxy.equalsIgnoringCase("Content-Type", "content-type"))
+        #expect(Proxy.equalsIgnoringCase("CONTENT-TYPE", "content-type"))
+        #expect(!Proxy.equalsIgnoringCase("Content-Typ", "content-type"))
+        #expect(!Proxy.equalsIgnoringCase("Content-Typf", "content-typ"))
+        // Only ASCII letters fold: `[` is `{` less 0x20, and must not match it.
+        #expect(!Proxy.equalsIgnoringCase("a[", "a{"))
+        #expect(!Proxy.equalsIgnoringCase("h\u{e9}", "h\u{c9}"))
+        for name in Proxy.hopByHop {
+            #expect(Proxy.isHopByHop(name.uppercased()) && Proxy.isHopByHop(name), "\(name)")
+            #expect(!Proxy.isHopByHop(name + "s") && !Proxy.isHopByHop(String(name.dropLast())), "\(name)")
+        }
+    }
+}
