@@ -50,10 +50,35 @@ struct RequestPathLookupTests {
 
     @Test func aChunkSizeIsWrittenInLowercaseHex() {
         for value in [0, 1, 9, 10, 15, 16, 255, 256, 0xABC, 4096, 0xFFFF, 0x10000, 1 << 40, Int.max] {
-            var out = ByteBuffer(string: "x")
-            DirectWire.writeHex(value, to: &out)
-            #expect(String(buffer: out) == "x" + String(value, radix: 16), "\(value)")
+            let digits = DirectWire.hexDigits(value)
+            let written = [UInt8](unsafeUninitializedCapacity: digits) { buffer, count in
+                count = DirectWire.writeHex(value, digits: digits, into: UnsafeMutableRawBufferPointer(buffer))
+            }
+            #expect(String(decoding: written, as: UTF8.self) == String(value, radix: 16), "\(value)")
         }
+    }
+
+    @Test func aChunkIsFramedInOneWriteAfterWhatTheBufferHolds() {
+        for size in [0, 1, 15, 16, 300, DirectWire.copiedChunk, DirectWire.copiedChunk + 1] {
+            let data = ByteBuffer(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) })
+            var out = ByteBuffer(string: "head")
+            let copied = DirectWire.appendChunk(data, to: &out)
+            #expect(copied == (size <= DirectWire.copiedChunk))
+            var expected = ByteBuffer(string: "head" + String(size, radix: 16) + "\r\n")
+            if copied {
+                expected.writeImmutableBuffer(data)
+                expected.writeString("\r\n")
+            }
+            #expect(out == expected, "\(size)")
+        }
+    }
+
+    @Test func aFieldIsWrittenAsNameColonValue() {
+        var out = ByteBuffer(string: "x")
+        for (name, value) in [("Content-Type", "application/json"), ("X-Empty", ""), ("", "v"), ("X-Caf\u{e9}", "\u{2615} ok")] {
+            out.writeField(name, value)
+        }
+        #expect(String(buffer: out) == "xContent-Type: application/json\r\nX-Empty: \r\n: v\r\nX-Caf\u{e9}: \u{2615} ok\r\n")
     }
 
     @Test func headerNamesAreComparedWithoutRegardToCase() {
