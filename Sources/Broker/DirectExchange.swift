@@ -111,14 +111,12 @@ final class DirectExchange: UpstreamReceiver {
             framing: framing, closes: closesConnection, old: old, server: shared.serverName, reserving: reserving,
             allocator: context.channel.allocator
         ) { out in
-            let view = bytes.readableBytesView
-            for field in head.fields {
-                let name = view[(view.startIndex + field.name.lowerBound)..<(view.startIndex + field.name.upperBound)]
-                guard !DirectWire.dropsAnswerField(name) else { continue }
-                out.writeBytes(name)
-                out.writeStaticString(": ")
-                out.writeBytes(view[(view.startIndex + field.value.lowerBound)..<(view.startIndex + field.value.upperBound)])
-                out.writeStaticString("\r\n")
+            bytes.withUnsafeReadableBytes { raw in
+                for field in head.fields {
+                    let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
+                    guard !DirectWire.dropsAnswerField(name) else { continue }
+                    out.writeField(name, UnsafeRawBufferPointer(rebasing: raw[field.value]))
+                }
             }
         }
         if buffered != nil {

@@ -12,19 +12,19 @@ enum DirectWire {
     static func request(_ client: HTTPRequestHead, uri: String, authority: String, bodyLength: Int,
                         allocator: ByteBufferAllocator) -> ByteBuffer {
         var head = allocator.buffer(capacity: 128 + uri.utf8.count + client.headers.count * 48)
-        head.writeString(client.method.rawValue)
-        head.writeStaticString(" ")
-        head.writeString(uri)
-        head.writeStaticString(" HTTP/1.1\r\n")
+        head.writeText(client.method.rawValue)
+        head.writeASCII(" ")
+        head.writeText(uri)
+        head.writeASCII(" HTTP/1.1\r\n")
         // `Expect` goes too: the whole body is there already, and a backend must not hold it
         // back for a `100 Continue`.
         for (name, value) in client.headers where !Proxy.isHopByHop(name) && !Proxy.equalsIgnoringCase(name, "expect") {
             head.writeField(name, value)
         }
         head.writeField("Host", authority)
-        head.writeStaticString("Content-Length: ")
-        head.writeString(String(bodyLength))
-        head.writeStaticString("\r\n\r\n")
+        head.writeASCII("Content-Length: ")
+        head.writeDecimal(bodyLength)
+        head.writeASCII("\r\n\r\n")
         return head
     }
 
@@ -46,38 +46,38 @@ enum DirectWire {
                        server: String, reserving: Int = 0, allocator: ByteBufferAllocator,
                        fields: (inout ByteBuffer) -> Void) -> ByteBuffer {
         var head = allocator.buffer(capacity: 512 + reserving)
-        head.writeStaticString(old ? "HTTP/1.0 " : "HTTP/1.1 ")
-        head.writeString(String(status))
-        head.writeStaticString(" ")
+        head.writeASCII(old ? "HTTP/1.0 " : "HTTP/1.1 ")
+        head.writeDecimal(status)
+        head.writeASCII(" ")
         let standard = HTTPResponseStatus(statusCode: status).reasonPhrase
-        if standard.isEmpty { head.writeBytes(reason) } else { head.writeString(standard) }
-        head.writeStaticString("\r\n")
+        if standard.isEmpty { head.writeBytes(reason) } else { head.writeText(standard) }
+        head.writeASCII("\r\n")
         fields(&head)
         head.writeField("Date", HTTPDate.now)
         head.writeField("Server", server)
         switch framing {
         case .none, .untilClose: break
         case .length(let length):
-            head.writeStaticString("Content-Length: ")
-            head.writeString(String(length))
-            head.writeStaticString("\r\n")
+            head.writeASCII("Content-Length: ")
+            head.writeDecimal(length)
+            head.writeASCII("\r\n")
         case .chunked:
-            head.writeStaticString("Transfer-Encoding: chunked\r\n")
+            head.writeASCII("Transfer-Encoding: chunked\r\n")
         }
         // HTTP/1.0 keeps a connection only when told so; HTTP/1.1 is told when it will not be.
         if closes {
-            head.writeStaticString("Connection: close\r\n")
+            head.writeASCII("Connection: close\r\n")
         } else if old {
-            head.writeStaticString("Connection: keep-alive\r\n")
+            head.writeASCII("Connection: keep-alive\r\n")
         }
-        head.writeStaticString("\r\n")
+        head.writeASCII("\r\n")
         return head
     }
 
     /// Whether a backend's answer field stays out of the client's answer: what belongs to the
     /// backend's connection (``Proxy/hopByHop``), its framing, which vramd writes anew, and its
     /// `Date` and `Server`, which vramd's own replace.
-    static func dropsAnswerField(_ name: ByteBufferView) -> Bool {
+    static func dropsAnswerField(_ name: some Collection<UInt8>) -> Bool {
         droppedAnswerFields.contains { Proxy.equalsIgnoringCase(name, $0) }
     }
 
@@ -132,26 +132,5 @@ enum DirectWire {
         buffer[index] = UInt8(ascii: "\r")
         buffer[index + 1] = UInt8(ascii: "\n")
         return index + 2
-    }
-}
-
-extension ByteBuffer {
-    /// `name: value` and its CRLF in one write; four writes cost about twice as much.
-    mutating func writeField(_ name: String, _ value: String) {
-        var name = name, value = value
-        name.withUTF8 { name in
-            value.withUTF8 { value in
-                writeWithUnsafeMutableBytes(minimumWritableBytes: name.count + value.count + 4) { buffer in
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[..<name.count]).copyMemory(from: UnsafeRawBufferPointer(name))
-                    buffer[name.count] = UInt8(ascii: ":")
-                    buffer[name.count + 1] = UInt8(ascii: " ")
-                    let end = name.count + 2 + value.count
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[name.count + 2..<end]).copyMemory(from: UnsafeRawBufferPointer(value))
-                    buffer[end] = UInt8(ascii: "\r")
-                    buffer[end + 1] = UInt8(ascii: "\n")
-                    return end + 2
-                }
-            }
-        }
     }
 }

@@ -73,6 +73,25 @@ struct RequestPathLookupTests {
         }
     }
 
+    @Test func numbersAndTextAreWrittenAsTheirBytes() {
+        for value in [0, 1, 9, 10, 99, 100, 200, 34_000, 1_000_000_007, Int.max] {
+            var out = ByteBuffer(string: "x")
+            out.writeDecimal(value)
+            #expect(String(buffer: out) == "x" + String(value), "\(value)")
+        }
+        var out = ByteBuffer()
+        out.writeASCII("HTTP/1.1 ")
+        out.writeText("caf\u{e9} \u{2615}")
+        out.writeASCII("")
+        out.writeText("")
+        #expect(String(buffer: out) == "HTTP/1.1 caf\u{e9} \u{2615}")
+        let line = ByteBuffer(string: "X-Name:value")
+        line.withUnsafeReadableBytes { raw in
+            out.writeField(UnsafeRawBufferPointer(rebasing: raw[0..<6]), UnsafeRawBufferPointer(rebasing: raw[7...]))
+        }
+        #expect(String(buffer: out) == "HTTP/1.1 caf\u{e9} \u{2615}X-Name: value\r\n")
+    }
+
     @Test func aFieldIsWrittenAsNameColonValue() {
         var out = ByteBuffer(string: "x")
         for (name, value) in [("Content-Type", "application/json"), ("X-Empty", ""), ("", "v"), ("X-Caf\u{e9}", "\u{2615} ok")] {
