@@ -16,6 +16,8 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from proxy_setup import bodies as proxy_bodies, free_port, vramd_config, wait_http, write_nginx_conf
+
 vramd, backend_binary, relay_binary, work = sys.argv[1:5]
 seconds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 3
@@ -23,28 +25,10 @@ os.makedirs(work, exist_ok=True)
 children = []
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(args, **kwargs):
     process = subprocess.Popen(args, **kwargs)
     children.append(process)
     return process
-
-
-def wait_http(url, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.001)
-    raise RuntimeError(f"{url} never answered")
 
 
 def start_vramd(config, name):
@@ -154,13 +138,7 @@ try:
     backend_process = start([backend_binary, str(backend_port)])
     direct = f"http://127.0.0.1:{backend_port}"
     wait_http(direct + "/health")
-    config = {
-        "listen": "127.0.0.1:0",
-        "queue": {"max": 100000},
-        "devices": [{"id": "sim", "kind": "simulated", "capacity": "16GiB"}],
-        "models": {"fast": {"memory": "1MiB", "max_concurrency": 4096, "keep_alive": "forever",
-                            "backend": {"type": "external", "url": direct}}},
-    }
+    config = vramd_config(direct)
     # Start to ready: the first start after a build reads the binary from disk (70-500 ms here),
     # which says more about the disk than about vramd, so it is timed apart from the median.
     starts = []
@@ -175,37 +153,8 @@ try:
         idle_rss_kib = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
     nginx_port = free_port()
-    nginx_dir = os.path.join(work, "nginx")
-    os.makedirs(nginx_dir, exist_ok=True)
-    with open(os.path.join(nginx_dir, "nginx.conf"), "w") as f:
-        f.write(f"""worker_processes 1;
-daemon off;
-pid {nginx_dir}/nginx.pid;
-error_log {nginx_dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  client_body_temp_path {nginx_dir}/body;
-  # Large request bodies stay in memory: spooled to a file, nginx sends them upstream in
-  # pieces that meet Nagle and delayed ACKs (44 ms per request).
-  client_body_buffer_size 1m;
-  proxy_temp_path {nginx_dir}/proxy;
-  fastcgi_temp_path {nginx_dir}/fastcgi;
-  uwsgi_temp_path {nginx_dir}/uwsgi;
-  scgi_temp_path {nginx_dir}/scgi;
-  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 64; }}
-  server {{
-    listen 127.0.0.1:{nginx_port};
-    location / {{
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-    }}
-  }}
-}}
-""")
-    nginx_process = start(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")], stderr=subprocess.DEVNULL)
+    nginx_conf = write_nginx_conf(os.path.join(work, "nginx"), nginx_port, backend_port)
+    nginx_process = start(["nginx", "-c", nginx_conf], stderr=subprocess.DEVNULL)
     nginx = f"http://127.0.0.1:{nginx_port}"
     wait_http(nginx + "/health")
     nginx_workers = children_of(nginx_process.pid)
@@ -219,13 +168,7 @@ http {{
     names = [name for name, _, _ in targets]
 
     rows = []
-    # A long chat history as clients send it (about 34 KB), where reading the request's model
-    # is most of the proxy's own work; the answer is the same small JSON.
-    history = [{"role": "user" if i % 2 == 0 else "assistant",
-                "content": f"Turn {i}: " + "the quick brown fox jumps over the lazy dog, café ☕. " * 10}
-               for i in range(50)]
-    bodies = [("JSON", {"model": "fast", "messages": []}), ("SSE", {"model": "fast", "stream": True, "messages": []}),
-              ("JSON, 34 KB request", {"model": "fast", "messages": history})]
+    bodies = proxy_bodies()
     for label, body in bodies:
         for connections in (1, 16):
             rows.append((label, connections, measure(targets, body, connections)))
