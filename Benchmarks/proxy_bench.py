@@ -16,21 +16,13 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from proxy_setup import bodies as proxy_bodies, free_port, vramd_config, wait_http, write_nginx_conf
+from proxy_setup import (bodies as proxy_bodies, children, free_port, start, stop_children, vramd_config, wait_http,
+                         write_nginx_conf)
 
 vramd, backend_binary, relay_binary, work = sys.argv[1:5]
 seconds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 3
 os.makedirs(work, exist_ok=True)
-children = []
-
-
-def start(args, **kwargs):
-    process = subprocess.Popen(args, **kwargs)
-    children.append(process)
-    return process
-
-
 def start_vramd(config, name):
     path = os.path.join(work, f"{name}.yaml")
     with open(path, "w") as f:
@@ -336,13 +328,6 @@ try:
                   f"{starts[0] * 1000:.0f} ms) |")
     report.append(f"| idle RSS after one request | {idle_rss_kib / 1024:.1f} MiB |")
 finally:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    stop_children()
 
 print("\n".join(report))

@@ -17,21 +17,12 @@ import subprocess
 import sys
 import time
 
-from proxy_setup import bodies, free_port, vramd_config, wait_http, write_nginx_conf
+from proxy_setup import bodies, free_port, start, stop_children, vramd_config, wait_http, write_nginx_conf
 
 vramd, backend_binary, relay_binary, work = sys.argv[1:5]
 requests = int(sys.argv[5]) if len(sys.argv) > 5 else 2000
 warm_up = 300
 os.makedirs(work, exist_ok=True)
-children = []
-
-
-def start(args, **kwargs):
-    process = subprocess.Popen(args, **kwargs)
-    children.append(process)
-    return process
-
-
 def without_debug_info(binary):
     """A copy without DWARF: the valgrind Debian ships cannot read the DWARF 5 that Swift's
     toolchain writes, and gives up on the binary. The symbols stay."""
@@ -132,12 +123,6 @@ try:
         v, n, r = (results[name][label] for name in ("vramd", "nginx", "relay"))
         report.append(f"| {label} | {v:,.0f} | {n:,.0f} | {r:,.0f} | {v / n:.2f}× | {v / r:.2f}× |")
 finally:
-    for process in children:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    stop_children()
 
 print("\n".join(report))

@@ -1,9 +1,30 @@
 """What the proxy benchmarks share: the backend's vramd config, nginx's config, the request
-bodies, and how to find a port and wait for a server."""
+bodies, and how to find a port, start a server, wait for it and stop them all."""
 import os
 import socket
+import subprocess
 import time
 import urllib.request
+
+# Every process `start` began, stopped by `stop_children`.
+children = []
+
+
+def start(args, **kwargs):
+    process = subprocess.Popen(args, **kwargs)
+    children.append(process)
+    return process
+
+
+def stop_children():
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def free_port():
