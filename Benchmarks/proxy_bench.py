@@ -23,6 +23,8 @@ vramd, backend_binary, relay_binary, work = sys.argv[1:5]
 seconds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 3
 os.makedirs(work, exist_ok=True)
+
+
 def start_vramd(config, name):
     path = os.path.join(work, f"{name}.yaml")
     with open(path, "w") as f:

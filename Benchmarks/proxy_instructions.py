@@ -23,6 +23,8 @@ vramd, backend_binary, relay_binary, work = sys.argv[1:5]
 requests = int(sys.argv[5]) if len(sys.argv) > 5 else 2000
 warm_up = 300
 os.makedirs(work, exist_ok=True)
+
+
 def without_debug_info(binary):
     """A copy without DWARF: the valgrind Debian ships cannot read the DWARF 5 that Swift's
     toolchain writes, and gives up on the binary. The symbols stay."""

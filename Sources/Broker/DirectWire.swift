@@ -81,7 +81,7 @@ enum DirectWire {
         droppedAnswerFields.contains { Proxy.equalsIgnoringCase(name, $0) }
     }
 
-    private static let droppedAnswerFields: [[UInt8]] = (Proxy.hopByHop.sorted() + ["date", "server"]).map { Array($0.utf8) }
+    private static let droppedAnswerFields = Proxy.hopByHopBytes + ["date", "server"].map { Array($0.utf8) }
 
     /// A chunk this size or smaller (an event of a stream, nearly always) is copied with its
     /// framing into the buffer it goes out in; a larger one's data is written as it came.

@@ -56,7 +56,8 @@ struct Proxy: Sendable {
         return name.withUTF8 { name in hopByHopBytes.contains { equalsIgnoringCase(name, $0) } }
     }
 
-    private static let hopByHopBytes = hopByHop.map { Array($0.utf8) }
+    /// ``hopByHop`` as bytes, to compare through pointers.
+    static let hopByHopBytes = hopByHop.map { Array($0.utf8) }
 
     /// ASCII case-insensitive equality with `lowercase`, which must be lowercase already.
     static func equalsIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
