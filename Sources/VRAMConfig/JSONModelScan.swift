@@ -134,42 +134,90 @@ private struct Scanner {
     mutating func string() -> UnsafeBufferPointer<UInt8>? {
         guard next() == quote else { return nil }
         let start = at
-        let base = UnsafeRawPointer(bytes.baseAddress!)  // not nil: a quote was read
+        let base = bytes.baseAddress!  // not nil: a quote was read
+        let count = bytes.count
+        // A local index: `at` lives in memory, and storing and reloading it at each step cost
+        // more than the step.
+        var index = at
         while true {
-            // The bulk of a chat's text is plain ASCII: jump eight bytes at a time to the next
-            // byte that needs a look. The index is local because `at` lives in memory, and
-            // storing and reloading it each step cost more than the step.
-            var index = at
-            let end = bytes.count - 8
-            while index <= end {
-                let special = Self.special(UInt64(littleEndian: (base + index).loadUnaligned(as: UInt64.self)))
-                if special != 0 {
-                    index += special.trailingZeroBitCount >> 3
-                    break
-                }
-                index += 8
-            }
-            at = index
-            guard at < bytes.count else { return nil }
-            let byte = bytes[at]
+            index = Self.plainText(base, from: index, count: count)
+            guard index < count else { return nil }
+            let byte = base[index]
             if byte == quote {
-                defer { at += 1 }
-                return UnsafeBufferPointer(rebasing: bytes[start..<at])
+                at = index + 1
+                return UnsafeBufferPointer(start: base + start, count: index - start)
             } else if byte == backslash {
-                at += 1
-                guard escape() else { return nil }
+                // `\u` first, read in one go: nearly every escape is one in a body from a JSON
+                // library that escapes all non-ASCII text, as Python's does.
+                if index + 6 <= count, base[index + 1] == UInt8(ascii: "u") {
+                    let digits = UInt32(littleEndian: UnsafeRawPointer(base + index + 2).loadUnaligned(as: UInt32.self))
+                    guard Self.areHexDigits(digits) else { return nil }
+                    index += 6
+                    // Only a unit from U+D800 on starts with a `d`; the rest need no value.
+                    guard digits & 0xFF | 0x20 == UInt8(ascii: "d") else { continue }
+                    let unit = Self.hexValue(digits)
+                    guard unit & 0xF800 == 0xD800 else { continue }  // not a surrogate
+                    // A high surrogate, which needs a low one right after it.
+                    guard unit < 0xDC00, index + 6 <= count, base[index] == backslash, base[index + 1] == UInt8(ascii: "u")
+                    else { return nil }
+                    let lowDigits = UInt32(littleEndian: UnsafeRawPointer(base + index + 2).loadUnaligned(as: UInt32.self))
+                    guard Self.areHexDigits(lowDigits), Self.hexValue(lowDigits) & 0xFC00 == 0xDC00 else { return nil }
+                    index += 6
+                } else {
+                    guard index + 1 < count, Self.isShortEscape(base[index + 1]) else { return nil }
+                    index += 2
+                }
             } else if byte < 0x20 {
                 return nil
             } else if byte < 0x80 {
-                at += 1
+                index += 1
             } else {
+                at = index
                 guard utf8Scalar() else { return nil }
+                index = at
             }
         }
     }
 
-    /// The bytes of eight (the first in memory lowest) that are not printable ASCII other than a
-    /// quote or a backslash, each marked by its high bit.
+    /// Where the first byte from `start` on is that needs a look (one that is not printable
+    /// ASCII, or a quote or a backslash), or else where fewer than eight bytes are left, which
+    /// the caller reads one by one.
+    ///
+    /// The bulk of a chat's text is plain ASCII, so this looks at sixteen bytes at a time, then
+    /// eight.
+    @inline(__always)
+    static func plainText(_ base: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
+        let raw = UnsafeRawPointer(base)
+        var index = start
+        while index &+ 16 <= count {
+            let marks = unsafeBitCast(special(raw.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)),
+                                      to: SIMD2<UInt64>.self)
+            let low = UInt64(littleEndian: marks[0]), high = UInt64(littleEndian: marks[1])
+            if low | high != 0 {
+                return index &+ (low != 0 ? low.trailingZeroBitCount >> 3 : 8 &+ high.trailingZeroBitCount >> 3)
+            }
+            index &+= 16
+        }
+        if index &+ 8 <= count {
+            let marks = special(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+            if marks != 0 { return index &+ marks.trailingZeroBitCount >> 3 }
+            index &+= 8
+        }
+        return index
+    }
+
+    /// The bytes of sixteen that are not printable ASCII other than a quote or a backslash, each
+    /// marked by its high bit. Each lane is a byte on its own, so nothing carries between them
+    /// and every mark is exact.
+    @inline(__always)
+    static func special(_ block: SIMD16<UInt8>) -> SIMD16<UInt8> {
+        let quotes = block ^ 0x22, backslashes = block ^ 0x5C
+        let control = (block &- 0x20) & ~block  // below 0x20
+        // `x &- 1 & ~x` has its high bit set only where `x` is zero.
+        return (block | control | (quotes &- 1) & ~quotes | (backslashes &- 1) & ~backslashes) & 0x80
+    }
+
+    /// The same for eight bytes in a word, the first in memory lowest.
     ///
     /// The classic SWAR byte tests can also mark a byte above one that truly matches (a borrow
     /// carries upward), never one below: so the lowest mark is always exact, which is the only
@@ -181,42 +229,41 @@ private struct Scanner {
         return word & highs | control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
     }
 
-    /// After a backslash.
-    mutating func escape() -> Bool {
-        switch next() {
+    /// An escape other than `\u`, after its backslash.
+    static func isShortEscape(_ byte: UInt8) -> Bool {
+        switch byte {
         case quote, backslash, UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
              UInt8(ascii: "r"), UInt8(ascii: "t"):
             return true
-        case UInt8(ascii: "u"):
-            guard let unit = hex4() else { return false }
-            switch unit {
-            case 0xD800...0xDBFF:
-                guard next() == backslash, next() == UInt8(ascii: "u"), let low = hex4() else { return false }
-                return (0xDC00...0xDFFF).contains(low)
-            case 0xDC00...0xDFFF: return false
-            default: return true
-            }
         default:
             return false
         }
     }
 
-    mutating func hex4() -> UInt16? {
-        guard at + 4 <= bytes.count else { return nil }
-        var value: UInt16 = 0
-        for index in at..<at + 4 {
-            let byte = bytes[index]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt16(digit)
+    /// Whether the four bytes of a word are all hex digits.
+    ///
+    /// The four are tested together: no sum carries into the next byte, because every byte is
+    /// below 0x80 by the first test.
+    @inline(__always)
+    static func areHexDigits(_ word: UInt32) -> Bool {
+        let ones: UInt32 = 0x0101_0101, highs: UInt32 = 0x8080_8080
+        guard word & highs == 0 else { return false }
+        // A byte's high bit is set where it is at least `low` and below `high`.
+        func within(_ bytes: UInt32, _ low: UInt32, _ high: UInt32) -> UInt32 {
+            (bytes &+ ones &* (0x80 - low)) & ~(bytes &+ ones &* (0x80 - high)) & highs
         }
-        at += 4
-        return value
+        return within(word, 0x30, 0x3A) | within(word | ones &* 0x20, 0x61, 0x67) == highs
+    }
+
+    /// The value of four hex digits in a word (the first in memory lowest), which
+    /// ``areHexDigits(_:)`` has checked.
+    static func hexValue(_ word: UInt32) -> UInt16 {
+        // A digit's low four bits are its value; a letter's are its value less nine, and only a
+        // letter has bit 6 set.
+        let ones: UInt32 = 0x0101_0101
+        let nibbles = (word & 0x0F0F_0F0F) &+ (word >> 6 & ones) &* 9
+        return UInt16(truncatingIfNeeded: (nibbles & 0xFF) << 12 | (nibbles >> 8 & 0xFF) << 8
+            | (nibbles >> 16 & 0xFF) << 4 | nibbles >> 24)
     }
 
     /// One multi-byte UTF-8 scalar: no overlong forms, no surrogates, nothing past U+10FFFF.
