@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from proxy_setup import bodies, free_port, start, stop_children, vramd_config, wait_http, write_nginx_conf
+from proxy_setup import bodies, free_port, raw_utf8_body, start, stop_children, vramd_config, wait_http, write_nginx_conf
 
 vramd, backend_binary, relay_binary, work = sys.argv[1:5]
 requests = int(sys.argv[5]) if len(sys.argv) > 5 else 2000
@@ -43,9 +43,16 @@ def under_callgrind(name, args, url):
     return process, out
 
 
-def send(port, body, count):
+def requests_to_send():
+    """The proxy benchmark's bodies, as it sends them (non-ASCII text escaped), and the same
+    length of Chinese text sent raw."""
+    raw_label, raw_body = raw_utf8_body()
+    return [(label, json.dumps(body).encode()) for label, body in bodies()] + \
+        [(raw_label, json.dumps(raw_body, ensure_ascii=False).encode())]
+
+
+def send(port, data, count):
     """`count` requests one after another on one kept-alive connection, every answer read whole."""
-    data = json.dumps(body).encode()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     for _ in range(count):
         connection.request("POST", "/v1/chat/completions", data, {"Content-Type": "application/json"})
@@ -78,11 +85,11 @@ def per_request(name, args, port, health):
     the warm-up and dumped after `requests` more."""
     process, out = under_callgrind(name, args, f"http://127.0.0.1:{port}{health}")
     counts = {}
-    for part, (label, body) in enumerate(bodies(), start=1):
-        count = requests if len(json.dumps(body)) < 4096 else requests // 2
-        send(port, body, warm_up)
+    for part, (label, data) in enumerate(requests_to_send(), start=1):
+        count = requests if len(data) < 4096 else requests // 2
+        send(port, data, warm_up)
         callgrind("-z", process.pid)
-        send(port, body, count)
+        send(port, data, count)
         callgrind("-d", process.pid)
         counts[label] = dumped_total(out, process.pid, part) / count
     process.terminate()
@@ -114,14 +121,14 @@ try:
 
     report.append("## Instructions per proxied request\n")
     report.append(f"callgrind counts the instructions each proxy's process runs in user space: {warm_up} requests to warm "
-                  f"up, then {requests} (the 34 KB request: {requests // 2}) one after another on one kept-alive "
+                  f"up, then {requests} (the 34 KB requests: {requests // 2}) one after another on one kept-alive "
                   "connection, from Python's `http.client`. nginx runs as one process (`master_process off`), the "
                   "others as they are. The kernel's work for their system calls is not counted. Host noise does not move "
                   "the counts; timing does a little, where it changes how many reads an answer takes or how often "
                   "an event loop wakes.\n")
     report.append("| request | vramd | nginx | relay | vramd ÷ nginx | vramd ÷ relay |")
     report.append("|---|---|---|---|---|---|")
-    for label, _ in bodies():
+    for label, _ in requests_to_send():
         v, n, r = (results[name][label] for name in ("vramd", "nginx", "relay"))
         report.append(f"| {label} | {v:,.0f} | {n:,.0f} | {r:,.0f} | {v / n:.2f}× | {v / r:.2f}× |")
 finally:

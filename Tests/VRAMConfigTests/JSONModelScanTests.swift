@@ -114,6 +114,32 @@ import VRAMPolicy
         }
     }
 
+    /// Raw UTF-8 is read a scalar after another while it lasts: every lead byte with every second
+    /// byte, every third and fourth of a long one, and every scalar cut short by the string's
+    /// end, met inside such a run, are read as the full parse reads them, and answered wherever
+    /// it accepts them.
+    @Test func readsRawUTF8AsTheFullParseDoes() {
+        let run = Array("中文".utf8)
+        func check(_ scalar: [UInt8]) {
+            let body = Data(#"{"model": "a", "x": ""#.utf8 + run + scalar + run + #""}"#.utf8)
+            let outcome = Self.agreed(body, "\(scalar)")
+            #expect((outcome == .model("a")) == (RequestModel.reference(body) == .model("a")), "\(scalar)")
+        }
+        for lead in UInt8(0x80)...UInt8.max {
+            let length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+            for second in UInt8.min...UInt8.max { check([lead, second] + Array(repeating: 0x80, count: length - 2)) }
+            for cut in 1..<length {
+                let body = Data(#"{"model": "a", "x": ""#.utf8 + run + [lead] + Array(repeating: 0x80, count: cut - 1) + #""}"#.utf8)
+                #expect(Self.agreed(body, "\(lead) cut at \(cut)") == .unsure)
+            }
+        }
+        for byte in UInt8.min...UInt8.max {
+            check([0xE4, 0xB8, byte])
+            check([0xF0, 0x9F, byte, 0x80])
+            check([0xF0, 0x9F, 0x98, byte])
+        }
+    }
+
     /// An escape cut short by the end of the body is refused wherever it is cut, including past
     /// the last whole word, where the scan reads the escape's digits in one go.
     @Test func refusesAnEscapeCutShortAnywhere() {
