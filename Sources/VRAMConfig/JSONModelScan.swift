@@ -153,7 +153,7 @@ private struct Scanner {
                     let digits = UInt32(littleEndian: UnsafeRawPointer(base + index + 2).loadUnaligned(as: UInt32.self))
                     guard Self.areHexDigits(digits) else { return nil }
                     index += 6
-                    // Only a unit from U+D800 on starts with a `d`; the rest need no value.
+                    // A surrogate's first digit is a `d`: a unit with another needs no value.
                     guard digits & 0xFF | 0x20 == UInt8(ascii: "d") else { continue }
                     let unit = Self.hexValue(digits)
                     guard unit & 0xF800 == 0xD800 else { continue }  // not a surrogate
