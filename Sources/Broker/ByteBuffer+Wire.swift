@@ -31,7 +31,7 @@ extension ByteBuffer {
 
     mutating func writeText(_ text: String) {
         var text = text
-        text.withUTF8 { bytes in
+        _ = text.withUTF8 { bytes in
             writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count) { Self.copy(UnsafeRawBufferPointer(bytes), into: $0, at: 0) }
         }
     }
