@@ -212,10 +212,7 @@ public struct Ledger: Sendable {
         models[model] = spec
         if !resident { adjustReservation(of: spec, by: 1) }
         refreshResident(model)
-        if let index = residentDevice[model], var entry = devices[index].residents[model] {
-            entry.bytes = bytes
-            devices[index].put(entry)
-        }
+        if let index = residentDevice[model] { _ = devices[index].update(model) { $0.bytes = bytes } }
     }
 
     /// Adds a model, or replaces its spec (callers that learn their models as they go, like
@@ -254,9 +251,8 @@ public struct Ledger: Sendable {
 
     private mutating func refreshResident(_ model: ModelID) {
         guard let index = residentDevice[model], let spec = models[model] else { return }
-        guard var entry = devices[index].residents[model] else { return }
-        entry.adopt(spec, reservationDevice: reservationDevice(for: spec))
-        devices[index].put(entry)
+        let reservation = reservationDevice(for: spec)
+        _ = devices[index].update(model) { $0.adopt(spec, reservationDevice: reservation) }
     }
 
     private mutating func adjustReservation(of spec: ModelSpec, by sign: Int64) {
