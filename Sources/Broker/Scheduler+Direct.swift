@@ -19,14 +19,15 @@ extension Scheduler {
     /// admitted here counts, waits (zero) and starts exactly as one admitted there.
     public func acquireIfReady(_ name: String) -> Lease? {
         guard !shuttingDown, queued < settings.queueMax, let id = lookup.modelID(named: name),
-              withRuntime(id, { runtime in
+              let index = runtimes.index(forKey: id),
+              withRuntime(at: index, { runtime in
                   runtime.backend != nil && runtime.state == .ready && !runtime.stale && !runtime.draining && runtime.pending.isEmpty
                       && runtime.inFlight < runtime.config.maxConcurrency && deviceSlotFree(runtime.device)
-              }) == true
+              })
         else { return nil }
         stats.requests += 1
         stats.direct += 1
-        return startRequest(id, waited: .zero)
+        return startRequest(id, at: index, waited: .zero)
     }
 
     /// ``acquireIfReady(_:)`` from synchronous code, under the executor's lock (see

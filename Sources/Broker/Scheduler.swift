@@ -156,8 +156,13 @@ public actor Scheduler {
     }
 
     func startRequest(_ id: ModelID, waited: Duration) -> Lease {
+        startRequest(id, at: runtimes.index(forKey: id)!, waited: waited)
+    }
+
+    /// The same for a caller that has found the model's runtime already.
+    func startRequest(_ id: ModelID, at index: [ModelID: ModelRuntime].Index, waited: Duration) -> Lease {
         let quantum = settings.swapQuantumRequests
-        let (device, lookAgain, endpoint, config) = withRuntime(id) { runtime in
+        let (device, lookAgain, endpoint, config) = withRuntime(at: index) { runtime in
             runtime.inFlight += 1
             runtime.servedSinceLoad += 1
             if runtime.contentionSince != nil {
@@ -171,7 +176,7 @@ public actor Scheduler {
             // slots last.
             let lookAgain = !runtime.pending.isEmpty && runtime.inFlight < runtime.config.maxConcurrency
             return (runtime.device, lookAgain, runtime.endpoint ?? "", runtime.sharedConfig)
-        }!
+        }
         if let device { servingOn[device, default: 0] += 1 }
         try? ledger.beginRequest(id, at: now)
         stats.queueWait.record(waited)
@@ -197,7 +202,11 @@ public actor Scheduler {
     /// bookkeeping, which runs for every request, should not copy it.
     func withRuntime<T>(_ id: ModelID, _ body: (inout ModelRuntime) -> T) -> T? {
         guard let index = runtimes.index(forKey: id) else { return nil }
-        return body(&runtimes.values[index])
+        return withRuntime(at: index, body)
+    }
+
+    func withRuntime<T>(at index: [ModelID: ModelRuntime].Index, _ body: (inout ModelRuntime) -> T) -> T {
+        body(&runtimes.values[index])
     }
 
     func deviceSlotFree(_ device: DeviceID?) -> Bool {

@@ -185,6 +185,7 @@ struct UpstreamResponseParser {
             guard let statusLine = lines.next() else { throw error("the answer has no status line") }
             let (version, status, reason) = try parseStatusLine(bytes, statusLine)
             var fields: [(name: Range<Int>, value: Range<Int>)] = []
+            fields.reserveCapacity(16)  // one allocation for a usual head, not one per doubling
             var length: Int?
             var codings: [Range<Int>] = []
             var close = false, keepAliveAsked = false, isEventStream = false
