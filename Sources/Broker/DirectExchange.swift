@@ -71,7 +71,7 @@ final class DirectExchange: UpstreamReceiver {
     private func send() {
         guard let lease, let target else { return }
         tries += 1
-        let uri = target.prefix + route.backendPath(for: lease.shared.config) + ProxyRoute.split(request.uri).query
+        let uri = target.prefix + route.backendPath(in: lease.shared.config.paths) + ProxyRoute.split(request.uri).query
         let head = DirectWire.request(request, uri: uri, authority: target.authority, bodyLength: body.readableBytes,
                                       allocator: context.channel.allocator)
         shared.pools.pool(for: context.eventLoop).withConnection(to: target) { result in

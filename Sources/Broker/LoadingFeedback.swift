@@ -30,7 +30,7 @@ extension Routes {
             guard let outcome else { return }  // the client left while waiting
             do {
                 let lease = try outcome.get()
-                let path = ProxyRoute.openAI(backendPath).backendPath(for: lease.config)
+                let path = ProxyRoute.openAI(backendPath).backendPath(in: lease.shared.config.paths)
                 let response = try await proxy.forward(lease, method: .post, path: path + query, headers: headers, body: .buffer(body))
                 guard (200..<300).contains(response.status.code) else {
                     // Drained so the lease is released; its text goes into the error.

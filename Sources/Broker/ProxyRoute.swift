@@ -88,11 +88,13 @@ enum ProxyRoute: Sendable, Hashable {
         }
     }
 
-    /// The path on the model's backend: the model's `paths` entry for it, else the default.
-    func backendPath(for config: ModelConfig) -> String {
+    /// The path on the model's backend: its entry in the model's `paths`, else the default.
+    /// It takes the table, not the config: passing a lease's config copied the whole struct on
+    /// every request of the direct path.
+    func backendPath(in paths: [String: String]) -> String {
         switch self {
-        case .openAI(let path): config.paths[String(path.dropFirst(4))] ?? path
-        case .facade(let kind): config.paths[kind.rawValue] ?? Self.facadeDefaults[kind] ?? "/"
+        case .openAI(let path): paths[String(path.dropFirst(4))] ?? path
+        case .facade(let kind): paths[kind.rawValue] ?? Self.facadeDefaults[kind] ?? "/"
         }
     }
 

@@ -61,7 +61,7 @@ struct Routes: Sendable {
            let streamed = try await loadingFeedback(model: model, request: request, body: body, backendPath: path) { return streamed }
         let scheduler = self.scheduler, priority = Self.priority(request)
         let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
-        return try await proxy.forward(lease, method: .post, path: route.backendPath(for: lease.config) + Self.query(request),
+        return try await proxy.forward(lease, method: .post, path: route.backendPath(in: lease.shared.config.paths) + Self.query(request),
                                        headers: request.headers, body: .buffer(body))
     }
 
