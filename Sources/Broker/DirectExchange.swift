@@ -72,14 +72,14 @@ final class DirectExchange: UpstreamReceiver {
         guard let lease, let target else { return }
         tries += 1
         let uri = target.prefix + route.backendPath(in: lease.shared.config.paths) + ProxyRoute.split(request.uri).query
-        let head = DirectWire.request(request, uri: uri, authority: target.authority, bodyLength: body.readableBytes,
-                                      allocator: context.channel.allocator)
+        let outgoing = DirectWire.request(request, uri: uri, authority: target.authority, body: body,
+                                          allocator: context.channel.allocator)
         shared.pools.pool(for: context.eventLoop).withConnection(to: target) { result in
             switch result {
             case .success(let connection):
                 guard !self.finished else { return connection.abort() }
                 self.connection = connection
-                connection.send(head, body: self.body, to: self)
+                connection.send(outgoing.bytes, body: outgoing.inlined ? nil : self.body, to: self)
             case .failure(let error):
                 guard !self.finished else { return }
                 self.answer(.unreachable(lease, error))

@@ -88,8 +88,9 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     var isActive: Bool { context?.channel.isActive ?? false }
 
-    /// Sends a request (`head`, then `body`); `receiver` hears the answer.
-    func send(_ head: ByteBuffer, body: ByteBuffer, to receiver: any UpstreamReceiver) {
+    /// Sends a request (`head`, then `body` if it is not in `head`'s buffer already);
+    /// `receiver` hears the answer.
+    func send(_ head: ByteBuffer, body: ByteBuffer?, to receiver: any UpstreamReceiver) {
         guard let context, context.channel.isActive else {
             receiver.upstreamFailed(ChannelError.ioOnClosedChannel)
             return
@@ -99,7 +100,7 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
         unread = nil
         keepAlive = true
         context.write(wrapOutboundOut(head), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(body), promise: nil) }
+        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(body), promise: nil) }
         context.flush()
     }
 

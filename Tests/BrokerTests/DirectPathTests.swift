@@ -84,9 +84,11 @@ struct DirectPathTests {
             ("Content-Length", "5"), ("Transfer-Encoding", "chunked"), ("TE", "trailers"), ("Content-Type", "application/json"),
             ("X-Request-Id", "r1"), ("expect", "100-continue"),
         ]))
-        let head = DirectWire.request(request, uri: "/api/chat?x=1", authority: "127.0.0.1:9000", bodyLength: 5, allocator: .init())
-        #expect(String(buffer: head) == "POST /api/chat?x=1 HTTP/1.1\r\nContent-Type: application/json\r\nX-Request-Id: r1\r\n"
-            + "Host: 127.0.0.1:9000\r\nContent-Length: 5\r\n\r\n")
+        let outgoing = DirectWire.request(request, uri: "/api/chat?x=1", authority: "127.0.0.1:9000", body: ByteBuffer(string: "{\"a\":1}"),
+                                          allocator: .init())
+        #expect(outgoing.inlined)
+        #expect(String(buffer: outgoing.bytes) == "POST /api/chat?x=1 HTTP/1.1\r\nContent-Type: application/json\r\nX-Request-Id: r1\r\n"
+            + "Host: 127.0.0.1:9000\r\nContent-Length: 7\r\n\r\n{\"a\":1}")
         // A backend's framing, connection fields, Date and Server are vramd's to write.
         for name in ["Content-Length", "Keep-Alive", "connection", "TRANSFER-encoding", "Upgrade", "date", "Server", "Trailer"] {
             #expect(DirectWire.dropsAnswerField(ByteBuffer(string: name).readableBytesView), "\(name)")
@@ -95,6 +97,19 @@ struct DirectPathTests {
             #expect(!DirectWire.dropsAnswerField(ByteBuffer(string: name).readableBytesView), "\(name)")
         }
         #expect(!Proxy.isHopByHop("Content-Lengthy") && !Proxy.isHopByHop("hos") && Proxy.isHopByHop("PROXY-Authorization"))
+    }
+
+    @Test func aBodyGoesInTheHeadsBufferUpToTheInlineLimit() {
+        let request = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions", headers: HTTPHeaders([("Host", "vramd")]))
+        for length in [0, 1, DirectWire.inlineBody - 1, DirectWire.inlineBody, DirectWire.inlineBody + 1, 5 * DirectWire.inlineBody] {
+            var body = ByteBuffer(repeating: UInt8(ascii: "x"), count: length + 3)
+            body.moveReaderIndex(forwardBy: 3)  // a slice of a larger read, as the decoder hands it over
+            let outgoing = DirectWire.request(request, uri: "/v1/chat/completions", authority: "b:1", body: body, allocator: .init())
+            let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: b:1\r\nContent-Length: \(length)\r\n\r\n"
+            let inline = length <= DirectWire.inlineBody
+            #expect(outgoing.inlined == inline, "\(length)")
+            #expect(String(buffer: outgoing.bytes) == head + (inline ? String(repeating: "x", count: length) : ""), "\(length)")
+        }
     }
 
     @Test func aClientThatLeavesMidStreamFreesItsSlotAndStopsTheBackend() async throws {

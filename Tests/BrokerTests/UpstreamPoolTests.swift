@@ -68,7 +68,7 @@ struct UpstreamPoolTests {
                 switch result {
                 case .success(let connection):
                     let head = ByteBuffer(string: "GET / HTTP/1.1\r\nHost: \(target.authority)\r\n\r\n")
-                    connection.send(head, body: ByteBuffer(), to: Collector(answer))
+                    connection.send(head, body: nil, to: Collector(answer))
                 case .failure(let error):
                     answer.fail(error)
                 }
