@@ -285,6 +285,26 @@ import Testing
         #expect(throws: LedgerError.alreadyResident("m", on: "gpu0")) { try s.ledger.markLoaded("m", on: "gpu0", at: s.now) }
     }
 
+    /// A request begins and ends only on a resident model, on one device (where the ledger
+    /// asks the device alone) as on several; after an unload it is refused again, and a resident
+    /// on the second device is counted there.
+    @Test(arguments: [1, 2])
+    func requestsBeginAndEndOnlyOnResidentModels(devices: Int) throws {
+        let specs = (0..<devices).map { DeviceSpec(id: DeviceID("gpu\($0)"), capacity: 16 * GB) }
+        var s = Scenario(devices: specs, models: [ModelSpec(id: "m", kind: .llm, memory: 1 * GB, device: specs.last!.id)])
+        #expect(throws: LedgerError.notResident("m")) { try s.ledger.beginRequest("m", at: s.now) }
+        #expect(throws: LedgerError.notResident("x")) { try s.ledger.endRequest("x", at: s.now) }
+        try s.load("m")
+        try s.ledger.beginRequest("m", at: s.now.advanced(by: .seconds(1)))
+        #expect(s.ledger.resident("m")?.inFlight == 1)
+        #expect(s.ledger.device(specs.last!.id)?.residents["m"]?.inFlight == 1)
+        try s.ledger.endRequest("m", at: s.now.advanced(by: .seconds(2)))
+        #expect(s.ledger.resident("m")?.inFlight == 0)
+        #expect(s.ledger.resident("m")?.lastUsed == s.now.advanced(by: .seconds(2)))
+        try s.ledger.markUnloaded("m")
+        #expect(throws: LedgerError.notResident("m")) { try s.ledger.beginRequest("m", at: s.now) }
+    }
+
     @Test func reloadKeepsRemovedResidentsCounted() throws {
         var s = Scenario(models: [ModelSpec(id: "old", kind: .llm, memory: 4 * GB)])
         try s.load("old")
