@@ -20,6 +20,7 @@ final class DirectExchange: UpstreamReceiver {
     let started: UInt64
 
     private let shared: DirectProxy
+    private let recentSeries: RecentSeries
     private let context: ChannelHandlerContext
     private let outlet: RawAnswerOutlet
     private let done: (DirectExchange) -> Void
@@ -47,13 +48,14 @@ final class DirectExchange: UpstreamReceiver {
     private(set) var lastWrite: EventLoopFuture<Void>?
 
     init(request: HTTPRequestHead, route: ProxyRoute, body: ByteBuffer, model: String, started: UInt64, shared: DirectProxy,
-         context: ChannelHandlerContext, outlet: RawAnswerOutlet, done: @escaping (DirectExchange) -> Void) {
+         recentSeries: RecentSeries, context: ChannelHandlerContext, outlet: RawAnswerOutlet, done: @escaping (DirectExchange) -> Void) {
         self.request = request
         self.route = route
         self.body = body
         self.model = model
         self.started = started
         self.shared = shared
+        self.recentSeries = recentSeries
         self.context = context
         self.outlet = outlet
         self.done = done
@@ -275,7 +277,7 @@ final class DirectExchange: UpstreamReceiver {
         guard !finished else { return }
         finished = true
         if let active {
-            let series = shared.metrics.series(route: route.path, method: .post, status: HTTPResponse.Status(code: status))
+            let series = recentSeries.series(route: route.path, status: status, in: shared.metrics)
             if failed { series.errors.increment() }
             series.record(since: started, active: active)
         }

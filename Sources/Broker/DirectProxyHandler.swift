@@ -56,6 +56,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let shared: DirectProxy
     private let outlet: RawAnswerOutlet
+    private let recentSeries = RecentSeries()
     private var state = State.idle
     /// Parts that arrived while a request was being answered here (a pipelining client).
     private var later = CircularBuffer<HTTPServerRequestPart>()
@@ -118,7 +119,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return handOn(head, body, trailers, context: context)
             }
             let exchange = DirectExchange(request: head, route: route, body: body, model: model, started: started, shared: shared,
-                                          context: context, outlet: outlet) { [weak self] exchange in self?.answered(exchange, context: context) }
+                                          recentSeries: recentSeries, context: context, outlet: outlet) { [weak self] exchange in self?.answered(exchange, context: context) }
             let scheduler = shared.scheduler
             switch scheduler.admitNow(model) {
             case .admitted(let lease): begin(exchange, on: lease, trailers: trailers, context: context)

@@ -93,3 +93,19 @@ final class HTTPMetricsCache: Sendable {
         }
     }
 }
+
+/// The series one connection's direct requests last recorded to. A connection nearly always
+/// asks for the same route and status again, and finding the series in the shared cache (a
+/// lock and a hash of the route) was about 1 % of a proxied request's instructions. Used on
+/// the connection's event loop only.
+final class RecentSeries {
+    private var last: (route: String, status: Int, series: HTTPMetricsCache.Series)?
+
+    /// The series of a `POST` to `route` answered with `status`.
+    func series(route: String, status: Int, in cache: HTTPMetricsCache) -> HTTPMetricsCache.Series {
+        if let last, last.status == status, last.route == route { return last.series }
+        let series = cache.series(route: route, method: .post, status: HTTPResponse.Status(code: status))
+        last = (route, status, series)
+        return series
+    }
+}

@@ -29,6 +29,36 @@ struct HTTPMetricsTests {
         }
     }
 
+    /// One connection's direct requests answered 200, then 503, then 200 again: each answer is
+    /// counted under its own status (the connection remembers the series it last used), and a
+    /// facade route's under its own route.
+    @Test func aConnectionsRequestsAreCountedUnderEachStatusAndRoute() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(DirectPathTests.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)  // loads it: the rest go the direct way
+                let connection = try RawConnection(vramd.url)
+                let busy = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"
+                for (tag, extra) in [("first", [:]), ("busy", ["raw": busy]), ("again", [:])] as [(String, [String: Any])] {
+                    try connection.send(try RawConnection.chat("a", tag: tag, extra))
+                    try connection.read { tag == "busy" ? $0.hasSuffix("busy") : $0.contains("\"tag\": \"\(tag)\"") }
+                }
+                let body = #"{"model": "a", "tag": "facade", "messages": []}"#
+                try connection.send("POST /v1/llm HTTP/1.1\r\nHost: vramd\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+                try connection.read { $0.contains("\"tag\": \"facade\"") }
+                #expect(connection.received.occurrences(of: "HTTP/1.1 200 OK") == 3 && connection.received.contains("HTTP/1.1 503 "), "\(connection.received)")
+                #expect(try await vramd.scheduler().int("direct") == 4)
+
+                let text = try await HTTP.get(vramd.url + "/metrics").text
+                func requests(_ route: String, _ status: Int) -> Double? {
+                    Self.value(text, "hb_requests", ["http_route": route, "http_request_method": "POST", "http_response_status_code": "\(status)"])
+                }
+                #expect(requests("/v1/chat/completions", 200) == 3, "\(text)")  // the first, through a client of its own, and two here
+                #expect(requests("/v1/chat/completions", 503) == 1, "\(text)")
+                #expect(requests("/v1/llm", 200) == 1, "\(text)")
+            }
+        }
+    }
+
     /// The value of the sample `name{labels}` in Prometheus's text format (labels in any order).
     static func value(_ text: String, _ name: String, _ labels: [String: String]) -> Double? {
         for line in text.split(separator: "\n") where line.hasPrefix(name + "{") {
