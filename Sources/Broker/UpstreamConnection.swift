@@ -239,13 +239,17 @@ final class UpstreamPool {
     }
 
     fileprivate func giveBack(_ connection: UpstreamConnection) {
-        guard idle[connection.target, default: []].count < Self.maxIdle else {
-            connection.abort()
-            return
-        }
-        connection.idleSince = .now()
-        idle[connection.target, default: []].append(connection)
+        // One lookup of the target's list, not one to count it and another to append.
+        let kept = Self.keep(connection, in: &idle[connection.target, default: []])
+        guard kept else { return connection.abort() }
         scheduleSweep()
+    }
+
+    private static func keep(_ connection: UpstreamConnection, in list: inout [UpstreamConnection]) -> Bool {
+        guard list.count < maxIdle else { return false }
+        connection.idleSince = .now()
+        list.append(connection)
+        return true
     }
 
     private func scheduleSweep() {

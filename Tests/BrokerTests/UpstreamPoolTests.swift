@@ -14,15 +14,25 @@ struct UpstreamPoolTests {
     }
 
     /// A backend that answers every request with `ok` and reports its connections as they open
-    /// and close.
+    /// and close. With `held`, it answers none until that many requests have come, on all its
+    /// connections together, so that many connections are in use at once.
     final class Backend: ChannelInboundHandler {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
 
-        let events: AsyncStream<ConnectionEvent>.Continuation
+        /// The requests not yet answered, across the server's connections (all on one loop).
+        final class Held: @unchecked Sendable {
+            var waiting: [() -> Void] = []
+            var until: Int
+            init(until: Int) { self.until = until }
+        }
 
-        init(events: AsyncStream<ConnectionEvent>.Continuation) {
+        let events: AsyncStream<ConnectionEvent>.Continuation
+        let held: Held?
+
+        init(events: AsyncStream<ConnectionEvent>.Continuation, held: Held? = nil) {
             self.events = events
+            self.held = held
         }
 
         func channelActive(context: ChannelHandlerContext) {
@@ -37,11 +47,45 @@ struct UpstreamPoolTests {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard case .end = unwrapInboundIn(data) else { return }
+            guard let held else { return answer(context) }
+            held.waiting.append { self.answer(context) }
+            guard held.waiting.count >= held.until else { return }
+            held.until = 0
+            for answer in held.waiting { answer() }
+            held.waiting = []
+        }
+
+        private func answer(_ context: ChannelHandlerContext) {
             let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "2"])
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "ok")))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
+    }
+
+    /// A ``Backend`` on a loop of its own; its connections' events come through `events`.
+    static func withBackend(held: Backend.Held? = nil,
+                            _ body: (UpstreamTarget, AsyncStream<ConnectionEvent>) async throws -> Void) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (events, continuation) = AsyncStream.makeStream(of: ConnectionEvent.self)
+        let server = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Backend(events: continuation, held: held))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        do {
+            let port = try #require(server.localAddress?.port)
+            try await body(try #require(UpstreamTarget(endpoint: "http://127.0.0.1:\(port)")), events)
+        } catch {
+            try await server.close()
+            try await group.shutdownGracefully()
+            throw error
+        }
+        try await server.close()
+        try await group.shutdownGracefully()
     }
 
     /// Hears one answer and completes with its body.
@@ -79,37 +123,54 @@ struct UpstreamPoolTests {
 
     @Test func aConnectionIsReusedThenClosedOnceIdleForTheTimeout() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let (events, continuation) = AsyncStream.makeStream(of: ConnectionEvent.self)
-        let server = try await ServerBootstrap(group: group)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Backend(events: continuation))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(server.localAddress?.port)
-        let target = try #require(UpstreamTarget(endpoint: "http://127.0.0.1:\(port)"))
-        let timeout = TimeAmount.milliseconds(300)
-        let pools = UpstreamPools(idleTimeout: timeout)
-        let loop = group.next()
-        var seen = events.makeAsyncIterator()
+        try await Self.withBackend { target, events async throws in
+            let timeout = TimeAmount.milliseconds(300)
+            let pools = UpstreamPools(idleTimeout: timeout)
+            let loop = group.next()
+            var seen = events.makeAsyncIterator()
 
-        #expect(try await Self.exchange(pools, on: loop, to: target) == "ok")
-        #expect(await seen.next() == .opened)
-        // Taken before the connection goes back to the pool the second time, so the time to its
-        // close is at most what it spent idle.
-        let idleFrom = ContinuousClock.now
-        #expect(try await Self.exchange(pools, on: loop, to: target) == "ok", "over the same connection")
-        #expect(await seen.next() == .closed, "the connection is closed, and no other was opened")
-        let idle = ContinuousClock.now - idleFrom
-        #expect(idle >= .nanoseconds(timeout.nanoseconds), "closed after \(idle), before the timeout")
+            #expect(try await Self.exchange(pools, on: loop, to: target) == "ok")
+            #expect(await seen.next() == .opened)
+            // Taken before the connection goes back to the pool the second time, so the time to its
+            // close is at most what it spent idle.
+            let idleFrom = ContinuousClock.now
+            #expect(try await Self.exchange(pools, on: loop, to: target) == "ok", "over the same connection")
+            #expect(await seen.next() == .closed, "the connection is closed, and no other was opened")
+            let idle = ContinuousClock.now - idleFrom
+            #expect(idle >= .nanoseconds(timeout.nanoseconds), "closed after \(idle), before the timeout")
 
-        // The next exchange opens a new one.
-        #expect(try await Self.exchange(pools, on: loop, to: target) == "ok")
-        #expect(await seen.next() == .opened)
-
-        try await server.close()
+            // The next exchange opens a new one.
+            #expect(try await Self.exchange(pools, on: loop, to: target) == "ok")
+            #expect(await seen.next() == .opened)
+        }
         try await group.shutdownGracefully()
+    }
+
+    /// One more exchange at once than the pool keeps: when they are done, one connection is
+    /// closed and the rest serve the next ones, without a new connection.
+    @Test func atMostMaxIdleConnectionsAreKeptPerBackend() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let count = UpstreamPool.maxIdle + 1
+        try await Self.withBackend(held: Backend.Held(until: count)) { target, events async throws in
+            let pools = UpstreamPools(idleTimeout: .seconds(60))
+            let loop = group.next()
+            var seen = events.makeAsyncIterator()
+            try await withThrowingTaskGroup(of: String.self) { exchanges in
+                for _ in 0..<count { exchanges.addTask { try await Self.exchange(pools, on: loop, to: target) } }
+                for try await answer in exchanges { #expect(answer == "ok") }
+            }
+            var opened = 0
+            while opened < count, await seen.next() == .opened { opened += 1 }
+            #expect(opened == count, "every exchange needed a connection of its own")
+            #expect(await seen.next() == .closed, "the one beyond the pool's limit")
+            // The kept ones serve as many exchanges at once again; a new connection would show
+            // as an event before the closings below.
+            try await withThrowingTaskGroup(of: String.self) { exchanges in
+                for _ in 0..<UpstreamPool.maxIdle { exchanges.addTask { try await Self.exchange(pools, on: loop, to: target) } }
+                for try await answer in exchanges { #expect(answer == "ok") }
+            }
+            try await group.shutdownGracefully()
+            #expect(await seen.next() == .closed, "the pool's connections close with their loop, and none was opened")
+        }
     }
 }
