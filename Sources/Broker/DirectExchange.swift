@@ -44,8 +44,6 @@ final class DirectExchange: UpstreamReceiver {
     /// The answer ends with the connection: the client asked so, or it reads HTTP/1.0 and the
     /// answer's length is not known.
     private(set) var closesConnection = false
-    /// The last write of the answer, once it is made: a connection is closed only after it.
-    private(set) var lastWrite: EventLoopFuture<Void>?
 
     init(request: HTTPRequestHead, route: ProxyRoute, body: ByteBuffer, model: String, started: UInt64, shared: DirectProxy,
          recentSeries: RecentSeries, context: ChannelHandlerContext, outlet: RawAnswerOutlet, done: @escaping (DirectExchange) -> Void) {
@@ -181,10 +179,8 @@ final class DirectExchange: UpstreamReceiver {
         } else {
             rest = framing == .chunked ? DirectWire.lastChunk : Self.nothing
         }
-        let last = context.eventLoop.makePromise(of: Void.self)
-        outlet.write(rest, promise: last)
+        outlet.write(rest, promise: nil)
         outlet.flush()
-        lastWrite = last.futureResult
         finish(status: status ?? 200, failed: false)
     }
 
@@ -218,10 +214,8 @@ final class DirectExchange: UpstreamReceiver {
             } else {
                 writePending()
             }
-            let last = context.eventLoop.makePromise(of: Void.self)
-            outlet.write(event, promise: last)
+            outlet.write(event, promise: nil)
             outlet.flush()
-            lastWrite = last.futureResult
         } else {
             // Any other body can only be cut short, which the client sees as a broken transfer;
             // what arrived before the break still goes out first.
@@ -244,10 +238,8 @@ final class DirectExchange: UpstreamReceiver {
             for field in error.headers where field.name != .contentLength { out.writeField(field.name.rawName, field.value) }
         }
         answer.writeBytes(body)
-        let last = context.eventLoop.makePromise(of: Void.self)
-        outlet.write(answer, promise: last)
+        outlet.write(answer, promise: nil)
         outlet.flush()
-        lastWrite = last.futureResult
         finish(status: error.statusCode, failed: true)
     }
 

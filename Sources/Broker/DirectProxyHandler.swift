@@ -188,8 +188,13 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .proxying(let current) = state, current === exchange else { return }
         state = .idle
         if quiescing || exchange.closesConnection || !exchange.request.isKeepAlive {
-            guard let written = exchange.lastWrite else { return context.close(promise: nil) }
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            // Closed once the answer has gone out: an empty write's promise completes only
+            // after every write before it. (A promise on the last write of every answer, for
+            // the few that end their connection, cost about 3 % of a request's instructions.)
+            let written = context.eventLoop.makePromise(of: Void.self)
+            outlet.write(ByteBuffer(), promise: written)
+            outlet.flush()
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
         }
         // Runs after the answer's writes, so a pipelined request cannot overtake it. With no

@@ -78,6 +78,28 @@ struct DirectPathTests {
         }
     }
 
+    /// An answer that ends its connection goes out whole before the close, to a client that
+    /// reads slowly: one read whole by vramd (1 MiB) and one passed on as it comes (6 MiB).
+    @Test(arguments: [1 << 20, 6 << 20])
+    func anAnswerThatEndsItsConnectionGoesOutWholeFirst(size: Int) async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(Self.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                let connection = try RawConnection(vramd.url, receiveBuffer: 4096)
+                let raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(size)\r\n\r\n" + String(repeating: "x", count: size)
+                try connection.send(try RawConnection.chat("a", tag: "big", ["raw": raw], headers: ["Connection: close"]))
+                try connection.read(timeout: .seconds(30)) { _ in false }
+                #expect(connection.closedByServer)
+                let text = connection.received
+                let body = text.range(of: "\r\n\r\n").map { text[$0.upperBound...] }
+                #expect(text.hasPrefix("HTTP/1.1 200 OK") && text.contains("Connection: close\r\n"), "\(text.prefix(300))")
+                #expect(body?.utf8.count == size && body?.utf8.allSatisfy { $0 == UInt8(ascii: "x") } == true,
+                        "\(body?.utf8.count ?? -1) of \(size) bytes")
+                #expect(try await vramd.scheduler().int("direct") == 1)
+            }
+        }
+    }
+
     @Test func headersOfOneConnectionAreNotPassedOn() {
         let request = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions", headers: HTTPHeaders([
             ("Host", "vramd"), ("CONNECTION", "keep-alive"), ("Authorization", "Bearer t"), ("x-priority", "2"),

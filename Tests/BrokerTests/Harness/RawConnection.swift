@@ -10,10 +10,14 @@ final class RawConnection {
     private(set) var received = ""
     private(set) var closedByServer = false
 
-    /// Connects to `url` (`http://127.0.0.1:PORT`).
-    init(_ url: String) throws {
+    /// Connects to `url` (`http://127.0.0.1:PORT`). A small `receiveBuffer` makes a slow reader:
+    /// the server's writes wait in its own buffers until this side reads.
+    init(_ url: String, receiveBuffer: Int32? = nil) throws {
         guard let port = URL(string: url)?.port else { throw HarnessError("no port in \(url)") }
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
