@@ -150,7 +150,7 @@ private struct Scanner {
                 // `\u` first, read in one go: nearly every escape is one in a body from a JSON
                 // library that escapes all non-ASCII text, as Python's does.
                 if index + 6 <= count, base[index + 1] == UInt8(ascii: "u") {
-                    let digits = UInt32(littleEndian: UnsafeRawPointer(base + index + 2).loadUnaligned(as: UInt32.self))
+                    let digits = Self.escapeDigits(base, at: index)
                     guard Self.areHexDigits(digits) else { return nil }
                     index += 6
                     // A surrogate's first digit is a `d`: a unit with another needs no value.
@@ -160,7 +160,7 @@ private struct Scanner {
                     // A high surrogate, which needs a low one right after it.
                     guard unit < 0xDC00, index + 6 <= count, base[index] == backslash, base[index + 1] == UInt8(ascii: "u")
                     else { return nil }
-                    let lowDigits = UInt32(littleEndian: UnsafeRawPointer(base + index + 2).loadUnaligned(as: UInt32.self))
+                    let lowDigits = Self.escapeDigits(base, at: index)
                     guard Self.areHexDigits(lowDigits), Self.hexValue(lowDigits) & 0xFC00 == 0xDC00 else { return nil }
                     index += 6
                 } else {
@@ -237,6 +237,13 @@ private struct Scanner {
         default:
             return false
         }
+    }
+
+    /// The four bytes after the `\u` at `index`, as a word (the first in memory lowest); the
+    /// caller has checked that they are there.
+    @inline(__always)
+    static func escapeDigits(_ base: UnsafePointer<UInt8>, at index: Int) -> UInt32 {
+        UInt32(littleEndian: UnsafeRawPointer(base + index + 2).loadUnaligned(as: UInt32.self))
     }
 
     /// Whether the four bytes of a word are all hex digits.
