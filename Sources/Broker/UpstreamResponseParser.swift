@@ -129,7 +129,7 @@ struct UpstreamResponseParser {
                 // Trailer fields are not passed on (neither did NIO's path), but they are checked.
                 let section = input.readSlice(length: end)!
                 try section.withUnsafeReadableBytes { bytes throws(UpstreamProtocolError) in
-                    var lines = Lines(bytes)
+                    var lines = HeadLines(bytes)
                     while let line = lines.next(), !line.isEmpty { _ = try Self.field(bytes, line) }
                 }
                 state = .done
@@ -165,23 +165,22 @@ struct UpstreamResponseParser {
 
     // MARK: Heads
 
-    /// The length of the head at the start of `input`, its blank line included, once all of
-    /// it is there. With `allowEmpty`, a lone CRLF (no fields) is a whole section.
+    /// The length of the head at the start of `input`, once all of it is there.
     private static func headEnd(_ input: ByteBuffer, from scanned: Int, allowEmpty: Bool = false) -> Int? {
-        input.withUnsafeReadableBytes { bytes -> Int? in
-            if allowEmpty, bytes.count >= 2, bytes[0] == 0x0D, bytes[1] == 0x0A { return 2 }
-            var at = max(scanned, 3)
-            while at < bytes.count {
-                if bytes[at] == 0x0A, bytes[at - 1] == 0x0D, bytes[at - 2] == 0x0A, bytes[at - 3] == 0x0D { return at + 1 }
-                at += 1
-            }
-            return nil
+        input.withUnsafeReadableBytes { HTTPHeadBytes.end($0, from: scanned, allowEmpty: allowEmpty) }
+    }
+
+    /// `name: value` of one line, the value without the whitespace around it.
+    private static func field(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws(UpstreamProtocolError) -> (name: Range<Int>, value: Range<Int>) {
+        guard let field = HTTPHeadBytes.field(bytes, line) else {
+            throw error(HTTPHeadBytes.name(bytes, line) == nil ? "the answer has a malformed field line" : "a field of the answer holds a control character")
         }
+        return field
     }
 
     private static func parseHead(_ head: ByteBuffer) throws(UpstreamProtocolError) -> UpstreamResponseHead {
         try head.withUnsafeReadableBytes { bytes throws(UpstreamProtocolError) in
-            var lines = Lines(bytes)
+            var lines = HeadLines(bytes)
             guard let statusLine = lines.next() else { throw error("the answer has no status line") }
             let (version, status, reason) = try parseStatusLine(bytes, statusLine)
             var fields: [(name: Range<Int>, value: Range<Int>)] = []
@@ -197,23 +196,21 @@ struct UpstreamResponseParser {
                 if name.equalsIgnoringCase("content-length") {
                     // One, and only digits (spaces may follow): what llhttp reads as a length.
                     guard length == nil else { throw error("the answer has two Content-Lengths") }
-                    guard (1...18).contains(field.value.count), value.allSatisfy(isDigit),
-                          !bytes[field.name.upperBound..<line.upperBound].contains(0x09)
-                    else { throw error("the answer's Content-Length is not a length") }
-                    length = value.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                    length = HTTPHeadBytes.length(bytes, value: field.value, line: field.name.upperBound..<line.upperBound)
+                    guard length != nil else { throw error("the answer's Content-Length is not a length") }
                 } else if name.equalsIgnoringCase("transfer-encoding") {
                     // Only spaces around it, as for a length: llhttp does not read `chunked\t` as chunked.
                     guard !bytes[field.name.upperBound..<line.upperBound].contains(0x09) else {
                         throw error("the answer's Transfer-Encoding holds a tab")
                     }
-                    let elements = listElements(bytes, field.value)
+                    let elements = HTTPHeadBytes.listElements(bytes, field.value)
                     // An empty element ("chunked,") makes readers disagree on the last coding.
                     guard elements.count == bytes[field.value].count(where: { $0 == UInt8(ascii: ",") }) + 1 else {
                         throw error("the answer's Transfer-Encoding has an empty element")
                     }
                     codings.append(contentsOf: elements)
                 } else if name.equalsIgnoringCase("connection") {
-                    for token in listElements(bytes, field.value) {
+                    for token in HTTPHeadBytes.listElements(bytes, field.value) {
                         if bytes[token].equalsIgnoringCase("close") { close = true }
                         if bytes[token].equalsIgnoringCase("keep-alive") { keepAliveAsked = true }
                     }
@@ -247,7 +244,7 @@ struct UpstreamResponseParser {
     /// `HTTP/1.x SSS [reason]`: the minor version, the status, and the reason's range.
     private static func parseStatusLine(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws(UpstreamProtocolError) -> (Int, Int, Range<Int>) {
         let text = bytes[line], at = line.lowerBound
-        guard text.count >= 12, text.prefix(7).elementsEqual("HTTP/1.".utf8), bytes[at + 7] == 0x30 || bytes[at + 7] == 0x31,
+        guard text.count >= 12, text.prefix(7).equals("HTTP/1."), bytes[at + 7] == 0x30 || bytes[at + 7] == 0x31,
               bytes[at + 8] == 0x20, (9..<12).allSatisfy({ isDigit(bytes[at + $0]) }), bytes[at + 9] != 0x30,
               text.count == 12 || bytes[at + 12] == 0x20
         else { throw error("the answer's status line is not HTTP/1.x") }
@@ -255,33 +252,6 @@ struct UpstreamResponseParser {
         let reason = min(at + 13, line.upperBound)..<line.upperBound
         guard bytes[reason].allSatisfy(isFieldValueByte) else { throw error("the answer's reason phrase holds a control character") }
         return (Int(bytes[at + 7] - 0x30), status, reason)
-    }
-
-    /// `name: value` of one line, the value without the whitespace around it.
-    private static func field(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws(UpstreamProtocolError) -> (name: Range<Int>, value: Range<Int>) {
-        guard let colon = bytes[line].firstIndex(of: 0x3A), colon > line.lowerBound, bytes[line.lowerBound..<colon].allSatisfy(isTokenByte) else {
-            throw error("the answer has a malformed field line")
-        }
-        var start = colon + 1, end = line.upperBound
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        guard bytes[start..<end].allSatisfy(isFieldValueByte) else { throw error("a field of the answer holds a control character") }
-        return (line.lowerBound..<colon, start..<end)
-    }
-
-    /// The elements of a comma-separated field value, without the whitespace around them and
-    /// without empty ones.
-    private static func listElements(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>) -> [Range<Int>] {
-        var elements: [Range<Int>] = []
-        var start = value.lowerBound
-        for end in value.lowerBound...value.upperBound where end == value.upperBound || bytes[end] == UInt8(ascii: ",") {
-            var low = start, high = end
-            while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
-            while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
-            if high > low { elements.append(low..<high) }
-            start = end + 1
-        }
-        return elements
     }
 
     // MARK: Chunks
@@ -329,66 +299,11 @@ struct UpstreamResponseParser {
     }
 }
 
-// MARK: Bytes
-
-private func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
-
 private func hexValue(_ byte: UInt8) -> Int? {
     switch byte {
     case 0x30...0x39: Int(byte - 0x30)
     case 0x41...0x46: Int(byte - 0x41 + 10)
     case 0x61...0x66: Int(byte - 0x61 + 10)
     default: nil
-    }
-}
-
-/// RFC 9110's `tchar`.
-private func isTokenByte(_ byte: UInt8) -> Bool {
-    switch byte {
-    case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
-    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-         UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-         UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
-    default: false
-    }
-}
-
-/// What a field value may hold: tab, visible ASCII, space and `obs-text`; never CR, LF or NUL.
-private func isFieldValueByte(_ byte: UInt8) -> Bool {
-    byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
-}
-
-/// The lines of a head, each without its CRLF, as ranges of its bytes; a bare LF stays inside
-/// a line, where the checks of its characters refuse it.
-private struct Lines {
-    let bytes: UnsafeRawBufferPointer
-    var at = 0
-
-    init(_ bytes: UnsafeRawBufferPointer) {
-        self.bytes = bytes
-    }
-
-    mutating func next() -> Range<Int>? {
-        guard at < bytes.count else { return nil }
-        var end = at + 1
-        while end < bytes.count, !(bytes[end] == 0x0A && bytes[end - 1] == 0x0D) { end += 1 }
-        let start = at
-        guard end < bytes.count else {
-            at = bytes.count
-            return start..<bytes.count
-        }
-        at = end + 1
-        return start..<(end - 1)
-    }
-}
-
-extension Slice<UnsafeRawBufferPointer> {
-    /// ASCII case-insensitive equality with `lowercase`, which must be lowercase already.
-    func equalsIgnoringCase(_ lowercase: StaticString) -> Bool {
-        Proxy.equalsIgnoringCase(self, UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
-    }
-
-    func hasPrefixIgnoringCase(_ lowercase: StaticString) -> Bool {
-        prefix(lowercase.utf8CodeUnitCount).equalsIgnoringCase(lowercase)
     }
 }
