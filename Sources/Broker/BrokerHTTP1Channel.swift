@@ -6,9 +6,10 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1.1 channel with the direct path placed before the conversion to
-/// `HTTPTypes`: a request proxied there is read in NIO's own HTTP/1 types and answered in bytes
-/// at the pipeline's front (``RawAnswerOutlet``), and only what is handed on to the framework is
-/// converted.
+/// `HTTPTypes`: a request is read by vramd's own reader (``ClientRequestFront``) ahead of NIO's
+/// decoder, or by that decoder once the reader has left a connection to it; one proxied is
+/// answered in bytes at the pipeline's front (``RawAnswerOutlet``), and only what is handed on
+/// to the framework is converted.
 ///
 /// The pipeline is otherwise the one `HTTP1Channel` builds (the same decoder limits, the same
 /// connection state handler and async channel), so the framework's path is unchanged. The
@@ -37,7 +38,11 @@ struct BrokerHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             )
             let outlet = RawAnswerOutlet()
             try pipeline.addHandler(outlet, position: .first)
-            try pipeline.addHandler(DirectProxyHandler(shared: direct, outlet: outlet))
+            let proxy = DirectProxyHandler(shared: direct, outlet: outlet)
+            let front = ClientRequestFront(direct: proxy, maxBody: Int(clamping: direct.settings.maxBody))
+            proxy.front = front
+            try pipeline.addHandler(front, position: .after(outlet))
+            try pipeline.addHandler(proxy)
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(ClientHangUp())
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))

@@ -10,7 +10,7 @@ import NIOHTTP1
 /// come, the same structured errors), all on the client connection's event loop. Both heads are
 /// written as bytes (``DirectWire``), and the answer goes out through ``RawAnswerOutlet``.
 final class DirectExchange: UpstreamReceiver {
-    let request: HTTPRequestHead
+    let request: ClientHead
     let route: ProxyRoute
     /// Until an answer begins: it is sent again only if none did. It may hold a whole read
     /// from the client, which a stream should not keep for its length.
@@ -45,7 +45,7 @@ final class DirectExchange: UpstreamReceiver {
     /// answer's length is not known.
     private(set) var closesConnection = false
 
-    init(request: HTTPRequestHead, route: ProxyRoute, body: ByteBuffer, model: String, started: UInt64, shared: DirectProxy,
+    init(request: ClientHead, route: ProxyRoute, body: ByteBuffer, model: String, started: UInt64, shared: DirectProxy,
          recentSeries: RecentSeries, context: ChannelHandlerContext, outlet: RawAnswerOutlet, done: @escaping (DirectExchange) -> Void) {
         self.request = request
         self.route = route
@@ -93,7 +93,7 @@ final class DirectExchange: UpstreamReceiver {
         status = head.status
         body = ByteBuffer()
         isEventStream = head.isEventStream
-        let old = request.version == .http1_0
+        let old = request.old
         switch head.framing {
         case .none: framing = .none
         case .length(let length): framing = .length(length)
@@ -233,7 +233,7 @@ final class DirectExchange: UpstreamReceiver {
         closesConnection = !request.isKeepAlive
         var answer = DirectWire.answer(
             status: error.statusCode, reason: EmptyCollection(), framing: .length(body.count), closes: closesConnection,
-            old: request.version == .http1_0, server: shared.serverName, reserving: body.count, allocator: context.channel.allocator
+            old: request.old, server: shared.serverName, reserving: body.count, allocator: context.channel.allocator
         ) { out in
             for field in error.headers where field.name != .contentLength { out.writeField(field.name.rawName, field.value) }
         }

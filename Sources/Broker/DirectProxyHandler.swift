@@ -29,10 +29,11 @@ final class DirectProxy: Sendable {
 /// else (a model to load, a queue, a bad body, a missing token, a request too large, an `https`
 /// backend) is handed on to the framework untouched, where ``Routes`` answers it as before.
 ///
-/// It reads NIO's HTTP/1 parts (llhttp reads every request), ahead of the conversion to the
-/// framework's types (``BrokerHTTP1Channel``), writes its answers as bytes past NIO's encoder
-/// (``RawAnswerOutlet``), and asks the scheduler for its lease without a task when it can
-/// (``Scheduler/admitNow(_:)``).
+/// It is given a connection's requests whole by ``ClientRequestFront``, read without llhttp,
+/// until one of them is not a plain request; from then on it reads NIO's HTTP/1 parts, ahead of
+/// the conversion to the framework's types (``BrokerHTTP1Channel``). It writes its answers as
+/// bytes past NIO's encoder (``RawAnswerOutlet``), and asks the scheduler for its lease without
+/// a task when it can (``Scheduler/admitNow(_:)``).
 ///
 /// Requests on one connection are answered in order: while one is taken here, later ones wait;
 /// while the framework owes an answer, later ones go to the framework too.
@@ -56,6 +57,9 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let shared: DirectProxy
     private let outlet: RawAnswerOutlet
+    /// What reads the requests before llhttp; cleared when either handler leaves the pipeline.
+    var front: ClientRequestFront?
+    private var context: ChannelHandlerContext?
     private let recentSeries = RecentSeries()
     private var state = State.idle
     /// Parts that arrived while a request was being answered here (a pipelining client).
@@ -77,7 +81,31 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.outlet = outlet
     }
 
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        front = nil
+    }
+
     // MARK: Requests
+
+    /// Whether a request read by ``ClientRequestFront`` can be given now: none is in progress
+    /// here and no part waits.
+    var takesRequests: Bool {
+        guard case .idle = state else { return false }
+        return later.isEmpty
+    }
+
+    /// A whole request ``ClientRequestFront`` read, when ``takesRequests``.
+    func take(_ head: ClientRequestHead, body: ByteBuffer, started: UInt64) {
+        guard let context else { return }
+        if frameworkOwes == 0, !quiescing, head.method == .POST, let route = Self.route(head.uri), allowed(.read(head)) {
+            proxy(.read(head), route: route, body: body, trailers: nil, started: started, context: context)
+        } else {
+            handOn(.read(head), body, nil, context: context)
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
@@ -91,10 +119,10 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func read(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
-            if frameworkOwes == 0, !quiescing, head.method == .POST, let route = Self.route(head.uri), allowed(head) {
+            if frameworkOwes == 0, !quiescing, head.method == .POST, let route = Self.route(head.uri), allowed(.decoded(head)) {
                 state = .reading(head, route, ByteBuffer(), started: DispatchTime.now().uptimeNanoseconds)
             } else {
-                handOn(head, context: context)
+                handOn(.decoded(head), context: context)
             }
         case (.reading(let head, let route, var body, let started), .body(let chunk)):
             state = .idle  // so `body` is the buffer's only reference and grows in place
@@ -109,32 +137,39 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             if body.readableBytes > shared.settings.maxBody {
                 // The framework refuses it (413) and reads the rest itself.
-                handOn(head, context: context)
+                handOn(.decoded(head), context: context)
                 pass(.body(body), context: context)
             } else {
                 state = .reading(head, route, body, started: started)
             }
         case (.reading(let head, let route, let body, let started), .end(let trailers)):
-            guard let model = try? route.model(in: body, contentType: head.headers.first(name: "content-type"), settings: shared.settings) else {
-                return handOn(head, body, trailers, context: context)
-            }
-            let exchange = DirectExchange(request: head, route: route, body: body, model: model, started: started, shared: shared,
-                                          recentSeries: recentSeries, context: context, outlet: outlet) { [weak self] exchange in self?.answered(exchange, context: context) }
-            let scheduler = shared.scheduler
-            switch scheduler.admitNow(model) {
-            case .admitted(let lease): begin(exchange, on: lease, trailers: trailers, context: context)
-            case .refused: handOn(head, body, trailers, context: context)
-            case .busy:
-                state = .acquiring(exchange, trailers: trailers)
-                let lease = context.eventLoop.makePromise(of: Lease?.self)
-                lease.completeWithTask { await scheduler.acquireIfReady(model) }
-                lease.futureResult.assumeIsolated().whenSuccess { lease in self.acquired(lease, for: exchange, context: context) }
-            }
+            proxy(.decoded(head), route: route, body: body, trailers: trailers, started: started, context: context)
         case (.passing, .end):
             state = .idle
             pass(part, context: context)
         default:
             pass(part, context: context)
+        }
+    }
+
+    /// Proxies a whole request for `route` here, or hands it on to the framework when its body
+    /// names no model or its model is not ready.
+    private func proxy(_ head: ClientHead, route: ProxyRoute, body: ByteBuffer, trailers: HTTPHeaders?, started: UInt64,
+                       context: ChannelHandlerContext) {
+        guard let model = try? route.model(in: body, contentType: head.multipartType, settings: shared.settings) else {
+            return handOn(head, body, trailers, context: context)
+        }
+        let exchange = DirectExchange(request: head, route: route, body: body, model: model, started: started, shared: shared,
+                                      recentSeries: recentSeries, context: context, outlet: outlet) { [weak self] exchange in self?.answered(exchange, context: context) }
+        let scheduler = shared.scheduler
+        switch scheduler.admitNow(model) {
+        case .admitted(let lease): begin(exchange, on: lease, trailers: trailers, context: context)
+        case .refused: handOn(head, body, trailers, context: context)
+        case .busy:
+            state = .acquiring(exchange, trailers: trailers)
+            let lease = context.eventLoop.makePromise(of: Lease?.self)
+            lease.completeWithTask { await scheduler.acquireIfReady(model) }
+            lease.futureResult.assumeIsolated().whenSuccess { lease in self.acquired(lease, for: exchange, context: context) }
         }
     }
 
@@ -151,9 +186,9 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Without the token the framework answers 401.
-    private func allowed(_ head: HTTPRequestHead) -> Bool {
+    private func allowed(_ head: ClientHead) -> Bool {
         guard case .token(let token) = shared.settings.auth else { return true }
-        return BearerToken.allows(head.headers.first(name: "authorization"), token: token)
+        return BearerToken.allows(head.authorization, token: token)
     }
 
     /// The scheduler's answer, when it had to be asked in a task.
@@ -199,7 +234,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // Runs after the answer's writes, so a pipelined request cannot overtake it. With no
         // part waiting and none handed on, there is nothing for it to do.
-        guard !later.isEmpty || handedOn else { return }
+        guard !later.isEmpty || handedOn || front?.holdsBytes == true else { return }
         context.eventLoop.assumeIsolated().execute { self.readLater(context: context) }
     }
 
@@ -214,12 +249,14 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .idle, .passing, .reading: continue
             }
         }
+        front?.resume()
         completeRead(context: context)
     }
 
     // MARK: Handing on to the framework
 
-    private func handOn(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func handOn(_ head: ClientHead, context: ChannelHandlerContext) {
+        let head = head.decoded
         frameworkOwes += 1
         frameworkAsked.append(HTTP10Framing(head))
         state = .passing
@@ -250,7 +287,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Hands on a whole request that was read here.
-    private func handOn(_ head: HTTPRequestHead, _ body: ByteBuffer, _ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+    private func handOn(_ head: ClientHead, _ body: ByteBuffer, _ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
         handOn(head, context: context)
         if body.readableBytes > 0 { pass(.body(body), context: context) }
         pass(.end(trailers), context: context)

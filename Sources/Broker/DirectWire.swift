@@ -5,26 +5,23 @@ import NIOHTTP1
 /// client. Building `HTTPHeaders` for NIO's encoders, only for them to serialise the same
 /// fields again, was about a tenth of a proxied request's CPU.
 ///
-/// What goes into them was checked on the way in: a client's fields by NIO's decoder (llhttp),
-/// a backend's by ``UpstreamResponseParser``; neither lets a CR or LF into a name or value.
+/// What goes into them was checked on the way in: a client's fields by ``ClientRequestReader``
+/// or NIO's decoder (llhttp), a backend's by ``UpstreamResponseParser``; none lets a CR or LF
+/// into a name or value.
 enum DirectWire {
     /// The request for a backend: its head, and behind it in the same buffer a body of at most
     /// ``inlineBody`` bytes; `inlined` is false when the body is larger and the caller's to
     /// write after it, as it came.
-    static func request(_ client: HTTPRequestHead, uri: String, authority: String, body: ByteBuffer,
+    static func request(_ client: ClientHead, uri: String, authority: String, body: ByteBuffer,
                         allocator: ByteBufferAllocator) -> (bytes: ByteBuffer, inlined: Bool) {
         let bodyLength = body.readableBytes
         let inlined = bodyLength <= inlineBody
-        var head = allocator.buffer(capacity: 128 + uri.utf8.count + client.headers.count * 48 + (inlined ? bodyLength : 0))
-        head.writeText(client.method.rawValue)
+        var head = allocator.buffer(capacity: 128 + uri.utf8.count + client.fieldCount * 48 + (inlined ? bodyLength : 0))
+        head.writeText(client.methodName)
         head.writeASCII(" ")
         head.writeText(uri)
         head.writeASCII(" HTTP/1.1\r\n")
-        // `Expect` goes too: the whole body is there already, and a backend must not hold it
-        // back for a `100 Continue`.
-        for (name, value) in client.headers where !Proxy.isHopByHop(name) && !Proxy.equalsIgnoringCase(name, "expect") {
-            head.writeField(name, value)
-        }
+        client.writeForwardedFields(into: &head)
         head.writeField("Host", authority)
         head.writeASCII("Content-Length: ")
         head.writeDecimal(bodyLength)
