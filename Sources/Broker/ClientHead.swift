@@ -86,9 +86,9 @@ enum ClientHead {
         case .read(let head):
             head.bytes.withUnsafeReadableBytes { raw in
                 for field in head.fields {
-                    let name = raw[field.name]
-                    guard !Proxy.hopByHopBytes.contains(where: { Proxy.equalsIgnoringCase(name, $0) }) else { continue }
-                    out.writeField(UnsafeRawBufferPointer(rebasing: name), UnsafeRawBufferPointer(rebasing: raw[field.value]))
+                    let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
+                    guard !HTTPHeadBytes.isOne(of: Proxy.hopByHopBytes, name) else { continue }
+                    out.writeField(name, UnsafeRawBufferPointer(rebasing: raw[field.value]))
                 }
             }
         case .decoded(let head):

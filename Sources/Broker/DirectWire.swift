@@ -83,8 +83,8 @@ enum DirectWire {
     /// Whether a backend's answer field stays out of the client's answer: what belongs to the
     /// backend's connection (``Proxy/hopByHop``), its framing, which vramd writes anew, and its
     /// `Date` and `Server`, which vramd's own replace.
-    static func dropsAnswerField(_ name: some Collection<UInt8>) -> Bool {
-        droppedAnswerFields.contains { Proxy.equalsIgnoringCase(name, $0) }
+    static func dropsAnswerField(_ name: UnsafeRawBufferPointer) -> Bool {
+        HTTPHeadBytes.isOne(of: droppedAnswerFields, name)
     }
 
     private static let droppedAnswerFields = Proxy.hopByHopBytes + ["date", "server"].map { Array($0.utf8) }

@@ -70,6 +70,22 @@ enum HTTPHeadBytes {
         return elements
     }
 
+    /// Whether `name` is one of `lowercaseNames`, in any ASCII case: a loop over the bytes, as
+    /// the generic comparison of two collections cost several hundred instructions a name.
+    static func isOne(of lowercaseNames: [[UInt8]], _ name: UnsafeRawBufferPointer) -> Bool {
+        for candidate in lowercaseNames where candidate.count == name.count {
+            let equal = candidate.withUnsafeBufferPointer { expected in
+                for offset in 0..<name.count {
+                    let byte = name[offset]
+                    guard (byte &- 65 < 26 ? byte | 0x20 : byte) == expected[offset] else { return false }
+                }
+                return true
+            }
+            if equal { return true }
+        }
+        return false
+    }
+
     /// Whether a length field's value is one llhttp reads as the same length: only digits
     /// (1 to 18 of them) and no tab on its line; `line` is from the colon on.
     static func length(_ bytes: UnsafeRawBufferPointer, value: Range<Int>, line: Range<Int>) -> Int? {
@@ -127,13 +143,11 @@ func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 /// RFC 9110's `tchar`: a bit test (bit n of the masks is byte n), which a switch over its
 /// ranges and symbols compiled to about a dozen instructions a byte.
 func isTokenByte(_ byte: UInt8) -> Bool {
-    if byte < 64 { return (tokenBytesLow >> UInt64(byte)) & 1 == 1 }
-    if byte < 128 { return (tokenBytesHigh >> UInt64(byte - 64)) & 1 == 1 }
+    let low: UInt64 = 0x03FF_6CFA_0000_0000, high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+    if byte < 64 { return (low >> UInt64(byte)) & 1 == 1 }
+    if byte < 128 { return (high >> UInt64(byte - 64)) & 1 == 1 }
     return false
 }
-
-private let tokenBytesLow: UInt64 = 0x03FF6CFA00000000
-private let tokenBytesHigh: UInt64 = 0x57FFFFFFC7FFFFFE
 
 /// What a field value may hold: tab, visible ASCII, space and `obs-text`; never CR, LF or NUL.
 func isFieldValueByte(_ byte: UInt8) -> Bool {

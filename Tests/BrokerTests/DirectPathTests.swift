@@ -120,10 +120,10 @@ struct DirectPathTests {
         }
         // A backend's framing, connection fields, Date and Server are vramd's to write.
         for name in ["Content-Length", "Keep-Alive", "connection", "TRANSFER-encoding", "Upgrade", "date", "Server", "Trailer"] {
-            #expect(DirectWire.dropsAnswerField(ByteBuffer(string: name).readableBytesView), "\(name)")
+            #expect(ByteBuffer(string: name).withUnsafeReadableBytes { DirectWire.dropsAnswerField($0) }, "\(name)")
         }
         for name in ["Content-Type", "Content-Lengthy", "X-Request-Id", "Dat"] {
-            #expect(!DirectWire.dropsAnswerField(ByteBuffer(string: name).readableBytesView), "\(name)")
+            #expect(!ByteBuffer(string: name).withUnsafeReadableBytes { DirectWire.dropsAnswerField($0) }, "\(name)")
         }
         #expect(!Proxy.isHopByHop("Content-Lengthy") && !Proxy.isHopByHop("hos") && Proxy.isHopByHop("PROXY-Authorization"))
     }
