@@ -234,17 +234,7 @@ struct ClientRequestReaderTests {
         var taken = 0, mismatches: [String] = []
         for index in 0..<cases {
             var bytes = Self.randomRequest(&random)
-            if index % 4 != 0 {
-                for _ in 0..<Int.random(in: 1...3, using: &random) where !bytes.isEmpty {
-                    let at = Int.random(in: 0..<bytes.count, using: &random)
-                    let byte = Array("\r\n :;,0aAZ\t\u{0}-/?#%".utf8).randomElement(using: &random)!
-                    switch Int.random(in: 0...2, using: &random) {
-                    case 0: bytes[at] = byte
-                    case 1: bytes.insert(byte, at: at)
-                    default: bytes.remove(at: at)
-                    }
-                }
-            }
+            if index % 4 != 0 { ByteMutation.mutate(&bytes, alphabet: "\r\n :;,0aAZ\t\u{0}-/?#%", using: &random) }
             guard case .request(let ours, let rest) = Self.read(bytes) else { continue }
             taken += 1
             let theirs = Self.nioRead(bytes)
