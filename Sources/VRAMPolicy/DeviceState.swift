@@ -38,14 +38,21 @@ public struct DeviceState: Sendable, Hashable {
 
     /// Changes a resident in place, keeping the sums and the facts in step; false when `model`
     /// is not resident here. Every request begins and ends with one: taking the entry out and
-    /// putting it back copied it twice.
+    /// putting it back copied it twice, and so did reading it through the dictionary's values
+    /// before and after the change, so it is reached once, in place.
     mutating func update(_ model: ModelID, _ change: (inout ResidentModel) -> Void) -> Bool {
         guard let index = residents.index(forKey: model), let position = factPosition[model] else { return false }
-        let before = residents.values[index].bytes
-        change(&residents.values[index])
-        residentBytes += residents.values[index].bytes - before
-        facts[position] = ResidencyFacts(residents.values[index])
+        let (grown, fact) = Self.apply(change, to: &residents.values[index])
+        residentBytes += grown
+        facts[position] = fact
         return true
+    }
+
+    /// `change` applied to `entry`: how many bytes it grew by, and its facts after.
+    private static func apply(_ change: (inout ResidentModel) -> Void, to entry: inout ResidentModel) -> (Int64, ResidencyFacts) {
+        let before = entry.bytes
+        change(&entry)
+        return (entry.bytes - before, ResidencyFacts(entry))
     }
 
     mutating func remove(_ model: ModelID) {
