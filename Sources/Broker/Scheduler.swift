@@ -70,7 +70,12 @@ public actor Scheduler {
         self.ledger = Ledger(devices: devices, models: specs, options: config.policy)
     }
 
-    var now: Instant { Instant(nanoseconds: origin.duration(to: clock.now).nanoseconds) }
+    var now: Instant { ledgerInstant(clock.now) }
+
+    /// `instant` as the ledger counts time, from the scheduler's start.
+    func ledgerInstant(_ instant: ContinuousClock.Instant) -> Instant {
+        Instant(nanoseconds: origin.duration(to: instant).nanoseconds)
+    }
 
     // MARK: The request path
 
@@ -193,9 +198,14 @@ public actor Scheduler {
             runtime.lastUsed = instant
             return runtime.device
         }) else { return }
-        if let device { servingOn[device] = max(0, (servingOn[device] ?? 1) - 1) }
-        try? ledger.endRequest(id, at: now)
+        // One lookup for the count, and the clock read once for the runtime and the ledger.
+        if let device { Self.endServing(&servingOn[device, default: 1]) }
+        try? ledger.endRequest(id, at: ledgerInstant(instant))
         notifyChange()
+    }
+
+    private static func endServing(_ count: inout Int) {
+        count = max(0, count - 1)
     }
 
     /// `body` on the runtime of `id` in place: a runtime is large, and the request path's
