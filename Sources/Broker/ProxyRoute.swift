@@ -91,10 +91,12 @@ enum ProxyRoute: Sendable, Hashable {
     /// The path on the model's backend: its entry in the model's `paths`, else the default.
     /// It takes the table, not the config: passing a lease's config copied the whole struct on
     /// every request of the direct path.
+    /// Most models have no `paths`; for them the route's own path is found without making the
+    /// key (a new string) and hashing it, about 800 instructions a request.
     func backendPath(in paths: [String: String]) -> String {
         switch self {
-        case .openAI(let path): paths[String(path.dropFirst(4))] ?? path
-        case .facade(let kind): paths[kind.rawValue] ?? Self.facadeDefaults[kind] ?? "/"
+        case .openAI(let path): paths.isEmpty ? path : paths[String(path.dropFirst(4))] ?? path
+        case .facade(let kind): (paths.isEmpty ? nil : paths[kind.rawValue]) ?? Self.facadeDefaults[kind] ?? "/"
         }
     }
 

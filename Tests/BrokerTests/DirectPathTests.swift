@@ -203,6 +203,18 @@ struct DirectPathTests {
         }
     }
 
+    /// A model's `paths` move a route on its backend; without them (most models) each route
+    /// keeps its own path, or for the facade its kind's default.
+    @Test func backendPathsComeFromTheModelsTableOrTheDefaults() {
+        let chat = ProxyRoute.openAI("/v1/chat/completions"), speech = ProxyRoute.openAI("/v1/audio/speech")
+        #expect(chat.backendPath(in: [:]) == "/v1/chat/completions")
+        #expect(chat.backendPath(in: ["chat/completions": "/api/chat"]) == "/api/chat")
+        #expect(speech.backendPath(in: ["chat/completions": "/api/chat"]) == "/v1/audio/speech")
+        #expect(ProxyRoute.facade(.llm).backendPath(in: [:]) == "/v1/chat/completions")
+        #expect(ProxyRoute.facade(.llm).backendPath(in: ["llm": "/generate"]) == "/generate")
+        #expect(ProxyRoute.facade(.tts).backendPath(in: ["llm": "/generate"]) == "/v1/audio/speech")
+    }
+
     @Test func endpointsAreReadIntoHostPortAndPrefix() {
         let plain = UpstreamTarget(endpoint: "http://127.0.0.1:9000")
         #expect(plain.map { [$0.host, "\($0.port)", $0.authority, $0.prefix] } == ["127.0.0.1", "9000", "127.0.0.1:9000", ""])
