@@ -95,7 +95,7 @@ enum ClientRequestReader {
                     return nil
                 case 10 where name.equalsIgnoringCase("connection"):
                     // NIO's reading of the tokens trims spaces, not tabs: `close\t` is not `close` there.
-                    for at in field.name.upperBound..<line.upperBound where bytes[at] == 0x09 { return nil }
+                    guard !HTTPHeadBytes.holdsTab(bytes, field.name.upperBound..<line.upperBound) else { return nil }
                     for token in HTTPHeadBytes.listElements(bytes, field.value) {
                         if bytes[token].equalsIgnoringCase("close") { close = true }
                         if bytes[token].equalsIgnoringCase("keep-alive") { keepAliveAsked = true }

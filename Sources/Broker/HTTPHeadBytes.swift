@@ -36,9 +36,7 @@ enum HTTPHeadBytes {
         let limit: UInt8 = asciiOnly ? 0x7E : 0xFF
         var at = start
         while at < end {
-            let byte = bytes[at]
-            // Tab, visible ASCII, space and (unless `asciiOnly`) `obs-text`; never CR, LF, NUL or DEL.
-            guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F && byte <= limit) else { return nil }
+            guard isFieldValueByte(bytes[at]), bytes[at] <= limit else { return nil }
             at += 1
         }
         return (name, start..<end)
@@ -76,8 +74,7 @@ enum HTTPHeadBytes {
         for candidate in lowercaseNames where candidate.count == name.count {
             let equal = candidate.withUnsafeBufferPointer { expected in
                 for offset in 0..<name.count {
-                    let byte = name[offset]
-                    guard (byte &- 65 < 26 ? byte | 0x20 : byte) == expected[offset] else { return false }
+                    guard asciiLowercased(name[offset]) == expected[offset] else { return false }
                 }
                 return true
             }
@@ -86,11 +83,17 @@ enum HTTPHeadBytes {
         return false
     }
 
+    /// Whether `range` holds a tab: llhttp and NIO trim only spaces around some values, so a
+    /// field whose meaning depends on its exact value is left alone when it has one.
+    static func holdsTab(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        for at in range where bytes[at] == 0x09 { return true }
+        return false
+    }
+
     /// Whether a length field's value is one llhttp reads as the same length: only digits
     /// (1 to 18 of them) and no tab on its line; `line` is from the colon on.
     static func length(_ bytes: UnsafeRawBufferPointer, value: Range<Int>, line: Range<Int>) -> Int? {
-        guard (1...18).contains(value.count) else { return nil }
-        for at in line where bytes[at] == 0x09 { return nil }
+        guard (1...18).contains(value.count), !holdsTab(bytes, line) else { return nil }
         var length = 0
         for at in value {
             guard isDigit(bytes[at]) else { return nil }
@@ -140,6 +143,10 @@ extension UnsafeRawBufferPointer {
 
 func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 
+/// `byte` with an ASCII capital made small; every other byte as it is.
+@inline(__always)
+func asciiLowercased(_ byte: UInt8) -> UInt8 { byte &- 65 < 26 ? byte | 0x20 : byte }
+
 /// RFC 9110's `tchar`: a bit test (bit n of the masks is byte n), which a switch over its
 /// ranges and symbols compiled to about a dozen instructions a byte.
 func isTokenByte(_ byte: UInt8) -> Bool {
@@ -164,8 +171,7 @@ extension Slice<UnsafeRawBufferPointer> {
         let expected = lowercase.utf8Start
         var at = startIndex, offset = 0
         while at < endIndex {
-            let byte = base[at]
-            guard (byte &- 65 < 26 ? byte | 0x20 : byte) == expected[offset] else { return false }
+            guard asciiLowercased(base[at]) == expected[offset] else { return false }
             at += 1
             offset += 1
         }

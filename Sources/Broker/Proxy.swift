@@ -70,7 +70,7 @@ struct Proxy: Sendable {
 
     /// The same over bytes: a field name as it came off the wire.
     static func equalsIgnoringCase(_ name: some Collection<UInt8>, _ lowercase: some Collection<UInt8>) -> Bool {
-        name.count == lowercase.count && zip(name, lowercase).allSatisfy { byte, expected in (byte &- 65 < 26 ? byte | 0x20 : byte) == expected }
+        name.count == lowercase.count && zip(name, lowercase).allSatisfy { byte, expected in asciiLowercased(byte) == expected }
     }
 
     static func isEventStream(_ headers: HTTPHeaders) -> Bool {

@@ -200,7 +200,7 @@ struct UpstreamResponseParser {
                     guard length != nil else { throw error("the answer's Content-Length is not a length") }
                 } else if name.equalsIgnoringCase("transfer-encoding") {
                     // Only spaces around it, as for a length: llhttp does not read `chunked\t` as chunked.
-                    guard !bytes[field.name.upperBound..<line.upperBound].contains(0x09) else {
+                    guard !HTTPHeadBytes.holdsTab(bytes, field.name.upperBound..<line.upperBound) else {
                         throw error("the answer's Transfer-Encoding holds a tab")
                     }
                     let elements = HTTPHeadBytes.listElements(bytes, field.value)
