@@ -14,6 +14,13 @@ enum ClientHead {
         }
     }
 
+    var isPost: Bool {
+        switch self {
+        case .read(let head): head.method == .POST
+        case .decoded(let head): head.method == .POST
+        }
+    }
+
     var old: Bool {
         switch self {
         case .read(let head): head.old

@@ -100,7 +100,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A whole request ``ClientRequestFront`` read, when ``takesRequests``.
     func take(_ head: ClientRequestHead, body: ByteBuffer, started: UInt64) {
         guard let context else { return }
-        if frameworkOwes == 0, !quiescing, head.method == .POST, let route = Self.route(head.uri), allowed(.read(head)) {
+        if let route = directRoute(.read(head)) {
             proxy(.read(head), route: route, body: body, trailers: nil, started: started, context: context)
         } else {
             handOn(.read(head), body, nil, context: context)
@@ -119,7 +119,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func read(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
-            if frameworkOwes == 0, !quiescing, head.method == .POST, let route = Self.route(head.uri), allowed(.decoded(head)) {
+            if let route = directRoute(.decoded(head)) {
                 state = .reading(head, route, ByteBuffer(), started: DispatchTime.now().uptimeNanoseconds)
             } else {
                 handOn(.decoded(head), context: context)
@@ -171,6 +171,14 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             lease.completeWithTask { await scheduler.acquireIfReady(model) }
             lease.futureResult.assumeIsolated().whenSuccess { lease in self.acquired(lease, for: exchange, context: context) }
         }
+    }
+
+    /// The route of a request the direct path may take: a `POST` to a proxied route, while the
+    /// framework owes no answer on the connection, the server is not shutting down, and the
+    /// token (when one is set) is there; `nil` for one the framework takes.
+    private func directRoute(_ head: ClientHead) -> ProxyRoute? {
+        guard frameworkOwes == 0, !quiescing, head.isPost, let route = Self.route(head.uri), allowed(head) else { return nil }
+        return route
     }
 
     /// The route of an origin-form target; any other form is the framework's to read.
