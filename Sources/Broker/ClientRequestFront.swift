@@ -50,6 +50,9 @@ final class ClientRequestFront: ChannelInboundHandler, RemovableChannelHandler {
         guard !ended else { return }
         let bytes = unwrapInboundIn(data)
         if var waiting = input.take() {
+            // What earlier requests took is dropped first: a client that pipelines may never
+            // let the buffer run empty, and it would otherwise keep every byte it ever sent.
+            waiting.discardReadBytes()
             waiting.writeImmutableBuffer(bytes)
             input = waiting
         } else {
