@@ -74,6 +74,8 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var quiescing = false
     /// Parts went to the framework since its last read-complete.
     private var handedOn = false
+    /// A read asked for while a later request waited, to be passed on once it is taken.
+    private var readHeld = false
 
     /// - Parameter outlet: where answers taken here are written, as bytes past the encoder.
     init(shared: DirectProxy, outlet: RawAnswerOutlet) {
@@ -242,7 +244,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // Runs after the answer's writes, so a pipelined request cannot overtake it. With no
         // part waiting and none handed on, there is nothing for it to do.
-        guard !later.isEmpty || handedOn || front?.holdsBytes == true else { return }
+        guard !later.isEmpty || handedOn || front?.holdsBytes == true else { return releaseHeldRead(context: context) }
         context.eventLoop.assumeIsolated().execute { self.readLater(context: context) }
     }
 
@@ -259,6 +261,33 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         front?.resume()
         completeRead(context: context)
+        releaseHeldRead(context: context)
+    }
+
+    // MARK: Reading no faster than answering
+
+    /// Reads are not passed on while a request is answered here and the bytes of a later one
+    /// wait: a client that pipelines would otherwise have every byte it sends read into memory
+    /// while a long answer streams. The socket's buffers hold the rest, and TCP slows the client.
+    func read(context: ChannelHandlerContext) {
+        if holdsReads {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    private var holdsReads: Bool {
+        switch state {
+        case .acquiring, .proxying: return !later.isEmpty || front?.holdsBytes == true
+        case .idle, .passing, .reading: return false
+        }
+    }
+
+    private func releaseHeldRead(context: ChannelHandlerContext) {
+        guard readHeld, !holdsReads else { return }
+        readHeld = false
+        context.read()
     }
 
     // MARK: Handing on to the framework
