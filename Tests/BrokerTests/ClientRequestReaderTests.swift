@@ -11,49 +11,10 @@ import VRAMPolicy
 /// whatever it reads llhttp reads the same way and ends at the same byte.
 @Suite(.timeLimit(.minutes(1)))
 struct ClientRequestReaderTests {
-    /// A request as either reader saw it.
-    struct Request: Equatable, CustomStringConvertible {
-        var method: String
-        var uri: String
-        var old: Bool
-        var fields: [String]
-        var keepAlive: Bool
-        var body: [UInt8]
+    typealias Request = RequestReaderOracle.Request
+    typealias Outcome = RequestReaderOracle.Outcome
 
-        var description: String { "\(method) \(uri) old \(old) \(fields) keepAlive \(keepAlive) body \(String(decoding: body, as: UTF8.self).debugDescription)" }
-    }
-
-    enum Outcome: Equatable {
-        case request(Request, rest: [UInt8])
-        case foreign
-        case incomplete
-    }
-
-    static let maxBody = 1 << 16
-
-    /// Reads `bytes` as ``ClientRequestFront`` does, given in pieces cut at `cuts`.
-    static func read(_ bytes: [UInt8], cuts: [Int] = []) -> Outcome {
-        let bounds = [0] + cuts.filter { $0 > 0 && $0 < bytes.count }.sorted() + [bytes.count]
-        var input = ByteBuffer(), scanned = 0
-        var head: ClientRequestHead?
-        for (start, end) in zip(bounds, bounds.dropFirst()) {
-            input.writeBytes(bytes[start..<end])
-            if head == nil {
-                switch ClientRequestReader.read(&input, scanned: scanned, maxBody: maxBody) {
-                case .incomplete(let searched): scanned = searched; continue
-                case .foreign: return .foreign
-                case .head(let read): head = read
-                }
-            }
-            guard let head, input.readableBytes >= head.bodyLength else { continue }
-            let body = input.readBytes(length: head.bodyLength)!
-            let raw = Array(head.bytes.readableBytesView)
-            let fields = head.fields.map { String(decoding: raw[$0.name], as: UTF8.self) + "=" + String(decoding: raw[$0.value], as: UTF8.self) }
-            let request = Request(method: head.method.rawValue, uri: head.uri, old: head.old, fields: fields, keepAlive: head.keepAlive, body: body)
-            return .request(request, rest: Array(input.readableBytesView))
-        }
-        return .incomplete
-    }
+    static func read(_ bytes: [UInt8], cuts: [Int] = []) -> Outcome { RequestReaderOracle.read(bytes, cuts: cuts) }
 
     static func read(_ text: String, cuts: [Int] = []) -> Outcome { read(Array(text.utf8), cuts: cuts) }
 
@@ -82,7 +43,7 @@ struct ClientRequestReaderTests {
             #expect(request == whole, "cut at \(cut)")
         }
         let byByte = Self.read(text, cuts: Array(1..<text.utf8.count))
-        #expect(byByte == .request(whole, rest: []), "a byte at a time")
+        #expect(byByte == .request(whole, rest: Array("GET / HTTP/1.1\r\n".utf8)), "a byte at a time")
         guard case .request(_, let rest) = Self.read(text) else { return }
         #expect(String(decoding: rest, as: UTF8.self) == "GET / HTTP/1.1\r\n", "the next request starts after the body")
         // Not all there yet.
@@ -152,55 +113,6 @@ struct ClientRequestReaderTests {
 
     // MARK: Against llhttp
 
-    /// What NIO's server decoder makes of the same bytes: its first request, and the parts
-    /// after that request, described.
-    static func nioRead(_ bytes: [UInt8]) -> (request: Request?, after: [String]) {
-        var request: Request?, ended = false, after: [String] = []
-        for part in nioParts(bytes) {
-            guard !ended, case .some(let part) = part else {
-                after.append(part.map(describe) ?? "error")
-                continue
-            }
-            switch part {
-            case .head(let head):
-                // llhttp keeps the whitespace after a value, which RFC 9110 says is not part of it.
-                let fields = head.headers.map { "\($0.name)=" + String($0.value.reversed().drop { $0 == " " || $0 == "\t" }.reversed()) }
-                request = Request(method: head.method.rawValue, uri: head.uri, old: head.version == .http1_0, fields: fields,
-                                  keepAlive: head.isKeepAlive, body: [])
-            case .body(let body):
-                request?.body += body.readableBytesView
-            case .end:
-                ended = true
-            }
-        }
-        return (ended ? request : nil, after)
-    }
-
-    /// Every part llhttp reads of `bytes`; `nil` where it failed.
-    static func nioParts(_ bytes: [UInt8]) -> [HTTPServerRequestPart?] {
-        let channel = EmbeddedChannel()
-        defer { _ = try? channel.finish() }
-        var failed = false
-        do {
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
-            try channel.writeInbound(ByteBuffer(bytes: bytes))
-        } catch {
-            failed = true
-        }
-        var parts: [HTTPServerRequestPart?] = []
-        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) { parts.append(part) }
-        if failed { parts.append(nil) }
-        return parts
-    }
-
-    static func describe(_ part: HTTPServerRequestPart) -> String {
-        switch part {
-        case .head(let head): "head \(head.method) \(head.uri) \(head.version) \(head.headers.map { "\($0.name)=\($0.value)" })"
-        case .body(let body): "body \(String(buffer: body))"
-        case .end: "end"
-        }
-    }
-
     /// A random plain request, and after it the start of another.
     static func randomRequest(_ random: inout SplitMix64) -> [UInt8] {
         let method = ["GET", "POST", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"].randomElement(using: &random)!
@@ -223,10 +135,22 @@ struct ClientRequestReaderTests {
         return Array(text.utf8)
     }
 
-    /// Seeded requests, mutated byte by byte: wherever this reader takes a request, llhttp must
-    /// read the same method, target, version, fields and body, and read the bytes after it as
-    /// it reads them alone. A mismatch could let a client's request be framed differently by
-    /// vramd and by llhttp (request smuggling).
+    /// The short version of `scripts/fuzz request`: every input in its committed corpus.
+    @Test func theFuzzCorpusIsReadAsLlhttpReadsIt() throws {
+        let directory = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Fuzz/corpus/request").standardized
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(names.count >= 12)
+        var taken = 0
+        for name in names {
+            let input = [UInt8](try Data(contentsOf: directory.appending(path: name)))
+            if case .request = Self.read(Array(input.dropFirst())) { taken += 1 }
+            let mismatch = input.withUnsafeBufferPointer { RequestReaderOracle.mismatch(fuzzInput: $0) }
+            #expect(mismatch == nil, "\(name): \(mismatch ?? "")")
+        }
+        #expect(taken >= 12, "the corpus should hold requests the reader takes, not only ones it leaves to llhttp")
+    }
+
+    /// Seeded requests, mutated byte by byte, each judged by ``RequestReaderOracle/mismatch(_:cuts:)``.
     @Test func whatItTakesLlhttpReadsTheSame() {
         let seed = UInt64(ProcessInfo.processInfo.environment["VRAMD_REQUEST_READER_SEED"] ?? "") ?? 11
         let cases = Int(ProcessInfo.processInfo.environment["VRAMD_REQUEST_READER_CASES"] ?? "") ?? 4000
@@ -235,15 +159,8 @@ struct ClientRequestReaderTests {
         for index in 0..<cases {
             var bytes = Self.randomRequest(&random)
             if index % 4 != 0 { ByteMutation.mutate(&bytes, alphabet: "\r\n :;,0aAZ\t\u{0}-/?#%", using: &random) }
-            guard case .request(let ours, let rest) = Self.read(bytes) else { continue }
-            taken += 1
-            let theirs = Self.nioRead(bytes)
-            // After a request that ends its connection, llhttp refuses what follows and vramd
-            // reads none of it; after any other, both must see the next request start alike.
-            let sameRest = !ours.keepAlive || theirs.after == Self.nioParts(rest).map { $0.map(Self.describe) ?? "error" }
-            if theirs.request != ours || !sameRest {
-                mismatches.append("\(String(decoding: bytes, as: UTF8.self).debugDescription): ours \(ours), llhttp \(theirs)")
-            }
+            if case .request = Self.read(bytes) { taken += 1 }
+            if let mismatch = RequestReaderOracle.mismatch(bytes) { mismatches.append(mismatch) }
         }
         #expect(mismatches.isEmpty, "seed \(seed): \(mismatches.prefix(5))")
         #expect(taken > cases / 4, "too few requests taken to mean anything: \(taken)")
