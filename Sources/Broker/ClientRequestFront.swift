@@ -78,8 +78,10 @@ final class ClientRequestFront: ChannelInboundHandler, RemovableChannelHandler {
                 case .head(let read):
                     scanned = 0
                     head = read
-                    // Room for the whole body at once, so a long one is not copied as it grows.
-                    if bytes.readableBytes < read.bodyLength { bytes.reserveCapacity(minimumWritableBytes: read.bodyLength - bytes.readableBytes) }
+                    // Room for the body at once, so a long one is not copied as it grows; up to
+                    // a bound, so a length declared and not sent does not reserve the limit.
+                    let missing = read.bodyLength - bytes.readableBytes
+                    if missing > 0 { bytes.reserveCapacity(minimumWritableBytes: min(missing, DirectProxyHandler.bodyRoomUpFront)) }
                 }
             }
             guard let head, bytes.readableBytes >= head.bodyLength else {

@@ -188,11 +188,14 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         ProxyRoute(path: ProxyRoute.split(uri).path)
     }
 
-    /// The room a body in parts is given, from Content-Length; at most 1 MiB up front, so a
-    /// length that is declared but never sent costs little.
+    /// The most room a body is given before its bytes come: a length that is declared but
+    /// never sent must cost little, whatever the limit on bodies.
+    static let bodyRoomUpFront = 1 << 20
+
+    /// The room a body in parts is given, from Content-Length.
     private static func bodyCapacity(_ head: HTTPRequestHead) -> Int {
         guard let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }), declared > 0 else { return 0 }
-        return min(declared, 1 << 20)
+        return min(declared, bodyRoomUpFront)
     }
 
     /// Without the token the framework answers 401.

@@ -59,6 +59,26 @@ struct ClientRequestFrontTests {
         }
     }
 
+    /// Clients that declare long bodies and send none of them do not make vramd set aside
+    /// room for all of it: eight declaring 60 MiB each would have taken 480 MiB of address
+    /// space, which a host that does not overcommit refuses, and Swift traps then.
+    @Test func aDeclaredLengthIsNotReservedBeforeItsBytesCome() async throws {
+        try await TestBackend.with { backend in
+            try await Vramd.with(DirectPathTests.config(backend)) { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                let before = try processStatus(vramd.child.pid, "VmSize")
+                let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: vramd\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(60 << 20)\r\n\r\n{\"model\": \"a\""
+                let clients = try (0..<8).map { _ in try ClientSocket(vramd.url) }
+                for client in clients { try client.write(Array(head.utf8)) }
+                // vramd has read every head once nothing waits in its sockets.
+                while try clients.contains(where: { try $0.unreadByServer() > 0 }) { try await Task.sleep(for: .milliseconds(5)) }
+                let growth = try processStatus(vramd.child.pid, "VmSize") - before
+                #expect(growth < 128 << 20, "vramd's address space grew by \(growth >> 20) MiB for 8 heads")
+            }
+        }
+    }
+
     /// Whether the request that ends the connection is taken directly or by the framework.
     @Test(arguments: [true, false])
     func nothingAfterARequestThatEndsItsConnectionIsServed(direct: Bool) async throws {
