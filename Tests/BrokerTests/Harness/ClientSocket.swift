@@ -24,23 +24,15 @@ final class ClientSocket: Sendable {
     private let finished = Atomic(false)
 
     init(_ url: String) throws {
-        let port = try #require(URL(string: url)?.port)
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let (socket, port) = try RawConnection.connectedSocket(to: url)
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
         }
-        guard connected == 0, named == 0 else {
+        guard named == 0 else {
             close(socket)
-            throw HarnessError("cannot connect to \(url): errno \(errno)")
+            throw HarnessError("cannot name the socket connected to \(url): errno \(errno)")
         }
         self.socket = socket
         serverPort = port

@@ -13,11 +13,19 @@ final class RawConnection {
     /// Connects to `url` (`http://127.0.0.1:PORT`). A small `receiveBuffer` makes a slow reader:
     /// the server's writes wait in its own buffers until this side reads.
     init(_ url: String, receiveBuffer: Int32? = nil) throws {
+        socket = try Self.connectedSocket(to: url) { socket in
+            if var size = receiveBuffer {
+                setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
+        }.socket
+    }
+
+    /// A TCP socket connected to `url` (`http://127.0.0.1:PORT`), and that port; `configure`
+    /// sets the socket up before it connects.
+    static func connectedSocket(to url: String, configure: (Int32) -> Void = { _ in }) throws -> (socket: Int32, port: Int) {
         guard let port = URL(string: url)?.port else { throw HarnessError("no port in \(url)") }
-        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if var size = receiveBuffer {
-            setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        configure(socket)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -29,6 +37,7 @@ final class RawConnection {
             close(socket)
             throw HarnessError("cannot connect to \(url): errno \(errno)")
         }
+        return (socket, port)
     }
 
     deinit { close(socket) }
