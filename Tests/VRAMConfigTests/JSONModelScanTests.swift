@@ -93,11 +93,12 @@ import VRAMPolicy
         }
     }
 
-    /// `\u` escapes are read four digits at once: every byte in every place of one, alone and in
-    /// either half of a pair, is read as the full parse reads it.
+    /// `\u` escapes are read four digits at once: every byte in every place of one, alone, in
+    /// either half of a pair, and in a run of escapes (read one after another without looking
+    /// for plain text), is read as the full parse reads it.
     @Test func readsEveryByteOfAUnicodeEscapeAsTheFullParseDoes() {
         let digits = Set("0123456789abcdefABCDEF".utf8)
-        for (template, alone) in [(#"\u00e9"#, true), (#"\ud83d\ude00"#, false)] {
+        for (template, alone) in [(#"\u00e9"#, true), (#"\ud83d\ude00"#, false), (#"\u4f60\u597d\u00e9"#, false)] {
             let escape = Array(template.utf8)
             // Every digit of each `\u`: the first decides whether the unit may be a surrogate.
             for place in escape.indices where place % 6 >= 2 {
