@@ -290,10 +290,24 @@ private struct Scanner {
     /// Text in other scripts comes as raw UTF-8 from most clients (JavaScript's `JSON.stringify`
     /// escapes none of it), so a chat can be scalars from end to end. Going back to look for
     /// plain text after each one cost about 90 instructions a scalar of Chinese text; this
-    /// loop, about 27.
+    /// loop, about 27 read byte by byte, and about 17 a word at a time.
     static func utf8Text(_ base: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int? {
         var index = start
-        while index < count {
+        while true {
+            // Three-byte scalars (the scripts of East and South Asia), a word at a time: byte by
+            // byte they cost about 27 instructions each. Anything else (another length, the
+            // body's last bytes, a byte that is wrong) is read byte by byte below.
+            while index &+ 4 <= count {
+                let word = UInt32(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt32.self))
+                guard word & 0x00C0_C0F0 == 0x0080_80E0 else { break }  // 1110xxxx 10xxxxxx 10xxxxxx
+                if (0x2001 as UInt32) >> (word & 0x0F) & 1 != 0 {
+                    // After E0 the second byte is A0 or above (below is overlong); after ED, 9F
+                    // or below (above is a surrogate): its bit 5 tells.
+                    guard (word & 0x0F == 0) == (word & 0x2000 != 0) else { return nil }
+                }
+                index &+= 3
+            }
+            guard index < count else { break }
             let lead = base[index]
             if lead < 0x80 {
                 break
