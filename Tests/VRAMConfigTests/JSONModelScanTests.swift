@@ -116,9 +116,9 @@ import VRAMPolicy
     }
 
     /// Raw UTF-8 is read a scalar after another while it lasts: every lead byte with every second
-    /// byte, every third and fourth of a long one, and every scalar cut short by the string's
-    /// end, met inside such a run, are read as the full parse reads them, and answered wherever
-    /// it accepts them.
+    /// byte, every third and fourth of a long one, every ASCII byte between two scalars, and
+    /// every scalar cut short by the string's end, met inside such a run, are read as the full
+    /// parse reads them, and answered wherever it accepts them.
     @Test func readsRawUTF8AsTheFullParseDoes() {
         let run = Array("中文".utf8)
         func check(_ scalar: [UInt8]) {
@@ -134,6 +134,8 @@ import VRAMPolicy
                 #expect(Self.agreed(body, "\(lead) cut at \(cut)") == .unsure)
             }
         }
+        // Between two scalars, every ASCII byte: a plain one is read on, any other ends the run.
+        for byte in UInt8.min..<0x80 { check([byte]) }
         for byte in UInt8.min...UInt8.max {
             check([0xE4, 0xB8, byte])
             check([0xF0, 0x9F, byte, 0x80])
