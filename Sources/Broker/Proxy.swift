@@ -53,7 +53,7 @@ struct Proxy: Sendable {
     /// (this runs for every header of every proxied request).
     static func isHopByHop(_ name: String) -> Bool {
         var name = name
-        return name.withUTF8 { name in hopByHopBytes.contains { equalsIgnoringCase(name, $0) } }
+        return name.withUTF8 { HTTPHeadBytes.isOne(of: hopByHopBytes, UnsafeRawBufferPointer($0)) }
     }
 
     /// ``hopByHop`` as bytes, to compare through pointers.
