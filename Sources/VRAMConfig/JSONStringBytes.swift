@@ -130,6 +130,20 @@ enum JSONStringBytes {
                     }
                     index &+= 3
                 } else if word & 0xC0E0 == 0x80C0 {  // 110xxxxx 10xxxxxx
+                    // Words of two-byte scalars (Cyrillic, Greek, Arabic, Hebrew) are read four
+                    // scalars at a time while they last.
+                    if index &+ 8 <= count {
+                        let long = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                        if long & 0xC0E0_C0E0_C0E0_C0E0 == 0x80C0_80C0_80C0_80C0 {
+                            // None of the four leads is C0 or C1 (overlong): no 16-bit lane of
+                            // their value bits is zero. A lane borrows only from a zero one
+                            // below it, so this is exact.
+                            let values = long & 0x001E_001E_001E_001E
+                            guard (values &- 0x0001_0001_0001_0001) & ~values & 0x8000_8000_8000_8000 == 0 else { return nil }
+                            index &+= 8
+                            continue
+                        }
+                    }
                     guard word & 0x1E != 0 else { return nil }  // C0 and C1 are overlong
                     index &+= 2
                 } else if word & 0x8080 == 0x8000, isPlain(UInt8(truncatingIfNeeded: word)) {

@@ -143,6 +143,31 @@ import VRAMPolicy
         }
     }
 
+    /// Two-byte scalars (Cyrillic, Greek, Arabic) are read four at a time: a lead or a second
+    /// byte that is wrong at any of the four places, with room for a whole word after it or
+    /// not, is read as the full parse reads it.
+    @Test func readsEveryPlaceInAWordOfTwoByteScalarsAsTheFullParseDoes() {
+        let letter: [UInt8] = Array("м".utf8)
+        func check(_ pair: [UInt8], at place: Int, tail: Int) {
+            let word = (0..<4).flatMap { $0 == place ? pair : letter }
+            let text = letter + word + Array(repeating: letter, count: tail).flatMap { $0 }
+            let body = Data(#"{"model": "a", "x": ""#.utf8 + text + #""}"#.utf8)
+            let outcome = Self.agreed(body, "\(pair) at \(place), tail \(tail)")
+            #expect((outcome == .model("a")) == (RequestModel.reference(body) == .model("a")), "\(pair) at \(place)")
+        }
+        for place in 0..<4 {
+            for tail in [0, 4] {
+                for lead in UInt8(0x80)...UInt8.max {
+                    check([lead, 0x80], at: place, tail: tail)
+                    check([lead, 0xBF], at: place, tail: tail)
+                }
+                for lead: UInt8 in [0xC0, 0xC1, 0xC2, 0xD0, 0xDF] {
+                    for second in UInt8.min...UInt8.max { check([lead, second], at: place, tail: tail) }
+                }
+            }
+        }
+    }
+
     /// An escape cut short by the end of the body is refused wherever it is cut, including past
     /// the last whole word, where the scan reads the escape's digits in one go.
     @Test func refusesAnEscapeCutShortAnywhere() {
