@@ -37,11 +37,11 @@ struct UpstreamProtocolError: Error, CustomStringConvertible {
 ///
 /// It is strict where leniency lets two readers see different answers: lines end in CRLF, a
 /// field name is a token with no space before its colon, a folded line or a control character
-/// in a value is an error, so are two different `Content-Length`s, and `Transfer-Encoding`
-/// takes precedence over `Content-Length` and forbids reusing the connection. What it accepts,
+/// in a value is an error, so are two different `Content-Length`s and a `Content-Length` beside
+/// a `Transfer-Encoding`. What it accepts,
 /// llhttp accepts with the same body (`UpstreamResponseParserTests` checks both on mutated
-/// answers). Interim (`1xx`) answers are skipped; `101` is an error, since nothing here asks to
-/// switch protocols.
+/// answers). Interim (`1xx`) answers are skipped, unless one ends the connection; `101` is an
+/// error, since nothing here asks to switch protocols.
 ///
 /// It is pulled, an event at a time, so that whoever hears an event may close the connection
 /// without the parser being in the middle of a call.
@@ -95,6 +95,10 @@ struct UpstreamResponseParser {
                 let head = try Self.parseHead(bytes)
                 if (100..<200).contains(head.status) {
                     guard head.status != 101 else { throw Self.error("the backend switched protocols") }
+                    // llhttp takes an interim answer that ends the connection (HTTP/1.0, or
+                    // `Connection: close`) as the whole exchange, and anything after it as an
+                    // error: reading on to a final answer would frame it differently.
+                    guard head.keepAlive else { throw Self.error("an interim answer ends the connection") }
                     state = .head(scanned: 0)
                     continue
                 }
@@ -130,7 +134,15 @@ struct UpstreamResponseParser {
                 let section = input.readSlice(length: end)!
                 try section.withUnsafeReadableBytes { bytes throws(UpstreamProtocolError) in
                     var lines = HeadLines(bytes)
-                    while let line = lines.next(), !line.isEmpty { _ = try Self.field(bytes, line) }
+                    while let line = lines.next(), !line.isEmpty {
+                        // A length in the trailers is not allowed there (RFC 9110) and llhttp
+                        // checks one as it checks a head's, refusing what it cannot read: any
+                        // framing field there is refused.
+                        let name = bytes[try Self.field(bytes, line).name]
+                        guard !name.equalsIgnoringCase("content-length"), !name.equalsIgnoringCase("transfer-encoding") else {
+                            throw Self.error("a trailer holds a framing field")
+                        }
+                    }
                 }
                 state = .done
                 return .end
@@ -218,7 +230,11 @@ struct UpstreamResponseParser {
                     isEventStream = value.hasPrefixIgnoringCase("text/event-stream")
                 }
             }
-            var keepAlive = !close && (version == 1 || keepAliveAsked)
+            // Both lengths at once may be meant to smuggle something (RFC 9112 says to handle
+            // it as an error): llhttp refuses it, so the framework's path answers 502, and so
+            // does this one.
+            guard codings.isEmpty || length == nil else { throw error("the answer has both Content-Length and Transfer-Encoding") }
+            let keepAlive = !close && (version == 1 || keepAliveAsked)
             let framing: UpstreamResponseHead.Framing
             if status == 204 || status == 304 || (100..<200).contains(status) {
                 framing = .none
@@ -227,17 +243,13 @@ struct UpstreamResponseParser {
                     throw error("chunked is not the last transfer coding")
                 }
                 framing = bytes[last].equalsIgnoringCase("chunked") ? .chunked : .untilClose
-                // Transfer-Encoding wins over a Content-Length beside it, and such an answer may
-                // have been meant to smuggle something: the connection is not used again.
-                if length != nil { keepAlive = false }
             } else if let length {
                 framing = .length(length)
             } else {
                 framing = .untilClose
             }
-            if framing == .untilClose { keepAlive = false }
             return UpstreamResponseHead(bytes: head, status: status, reason: reason, fields: fields, framing: framing,
-                                        keepAlive: keepAlive, isEventStream: isEventStream)
+                                        keepAlive: keepAlive && framing != .untilClose, isEventStream: isEventStream)
         }
     }
 

@@ -137,9 +137,6 @@ struct UpstreamResponseParserTests {
         #expect(keepAlive("HTTP/1.1 200 OK\r\nConnection: upgrade, close\r\n") == false)
         #expect(keepAlive("HTTP/1.0 200 OK\r\n") == false)
         #expect(keepAlive("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n") == true)
-        // A Content-Length beside chunked is ignored, and the connection is not trusted again.
-        let both = try #require(Self.answer("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", closed: false))
-        #expect(both.body == Self.bytes("ab") && !both.keepAlive)
     }
 
     @Test func answersWithoutABodyEndAtTheirHead() throws {
@@ -178,6 +175,9 @@ struct UpstreamResponseParserTests {
         ("HTTP/1.1 200OK\r\nContent-Length: 0\r\n\r\n", "status line"),
         ("http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "status line"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip, chunked\r\n\r\n", "not the last"),
+        // Refused as llhttp refuses it (RFC 9112: both at once ought to be an error).
+        ("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", "both"),
+        ("HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n", "both"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "malformed"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n", "malformed"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", "malformed"),
@@ -185,6 +185,10 @@ struct UpstreamResponseParserTests {
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n", "malformed"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", "CRLF"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n", "malformed field"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\ncontent-length: x\r\n\r\n", "framing field"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n", "framing field"),
+        ("HTTP/1.0 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n\r\n{}", "interim answer ends"),
+        ("HTTP/1.1 103 Early Hints\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", "interim answer ends"),
         ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", "closed before"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", "closed before"),
         ("HTTP/1.1 200 OK\r\nContent-Le", "closed before"),
