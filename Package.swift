@@ -159,23 +159,23 @@ if Context.environment["VRAMD_FUZZ"] != nil {
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         )
     }
-    // The request target judges Broker's internal reader with the test suite's oracle, so
-    // Broker is built for @testable import; its dependencies are left uninstrumented.
+    // The request and answer targets judge Broker's internal readers with the test suite's
+    // oracles, so Broker is built for @testable import; its dependencies are left uninstrumented.
     for target in package.targets where target.name == "Broker" {
         target.swiftSettings = (target.swiftSettings ?? []) + instrument + [.unsafeFlags(["-enable-testing"])]
     }
-    package.targets.append(
+    package.targets += ["RequestFuzz", "AnswerFuzz"].map { name in
         .executableTarget(
-            name: "RequestFuzz",
+            name: name,
             dependencies: [
                 "Broker",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Fuzz/RequestFuzz",
+            path: "Fuzz/\(name)",
             swiftSettings: instrument + [.unsafeFlags(["-parse-as-library"])],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         )
-    )
+    }
 }

@@ -11,65 +11,11 @@ import VRAMPolicy
 /// that whatever it accepts llhttp reads the same way.
 @Suite(.timeLimit(.minutes(1)))
 struct UpstreamResponseParserTests {
-    /// What a parser made of a whole connection's bytes.
-    struct Answer: Equatable, CustomStringConvertible {
-        var status: Int
-        var fields: [String]
-        var body: [UInt8]
-        var keepAlive: Bool
-        var framing: UpstreamResponseHead.Framing
-        var isEventStream: Bool
+    typealias Answer = AnswerParserOracle.Answer
+    typealias Outcome = AnswerParserOracle.Outcome
 
-        var description: String { "\(status) \(fields) \(String(decoding: body, as: UTF8.self).debugDescription) keepAlive \(keepAlive) \(framing)" }
-    }
-
-    enum Outcome: Equatable {
-        case answer(Answer)
-        case failed(String)
-        /// The bytes ran out before the answer ended, and the connection stays open.
-        case incomplete
-    }
-
-    /// Feeds `text` in pieces cut at `cuts`, keeping what is unread as ``UpstreamConnection``
-    /// does, then (with `closed`) closes the connection.
     static func parse(_ bytes: [UInt8], cuts: [Int] = [], closed: Bool = true) -> Outcome {
-        var parser = UpstreamResponseParser()
-        var answer: Answer?
-        var unread: ByteBuffer?
-        let bounds = [0] + cuts.filter { $0 > 0 && $0 < bytes.count }.sorted() + [bytes.count]
-        do {
-            for (start, end) in zip(bounds, bounds.dropFirst()) {
-                var input = ByteBuffer(bytes: bytes[start..<end])
-                if var kept = unread {
-                    unread = nil
-                    kept.writeBuffer(&input)
-                    input = kept
-                }
-                while let event = try parser.next(&input) {
-                    switch event {
-                    case .head(let head):
-                        let text = String(buffer: head.bytes)
-                        let utf8 = Array(text.utf8)
-                        let fields = head.fields.map { String(decoding: utf8[$0.name], as: UTF8.self) + "=" + String(decoding: utf8[$0.value], as: UTF8.self) }
-                        answer = Answer(status: head.status, fields: fields, body: [], keepAlive: head.keepAlive, framing: head.framing,
-                                        isEventStream: head.isEventStream)
-                    case .body(let body):
-                        answer?.body += body.readableBytesView
-                    case .end:
-                        guard let answer else { return .failed("an end without a head") }
-                        // Bytes after the answer are the connection's next error.
-                        if input.readableBytes > 0 { _ = try parser.next(&input) }
-                        return .answer(answer)
-                    }
-                }
-                if input.readableBytes > 0 { unread = input }
-            }
-            guard closed else { return .incomplete }
-            if case .end? = try parser.inputClosed(), let answer { return .answer(answer) }
-            return .incomplete
-        } catch {
-            return .failed(error.description)
-        }
+        AnswerParserOracle.parse(bytes, cuts: cuts, closed: closed)
     }
 
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
@@ -214,41 +160,6 @@ struct UpstreamResponseParserTests {
 
     // MARK: Against llhttp
 
-    /// What NIO's client decoder makes of the same bytes, after a `POST`.
-    static func nioParse(_ bytes: [UInt8]) -> Outcome {
-        let channel = EmbeddedChannel()
-        defer { _ = try? channel.finish() }
-        do {
-            try channel.pipeline.syncOperations.addHTTPClientHandlers()
-            try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")))
-            try channel.writeOutbound(HTTPClientRequestPart.end(nil))
-            try channel.writeInbound(ByteBuffer(bytes: bytes))
-            try channel.close().wait()
-        } catch {
-            if let answer = nioAnswer(channel) { return .answer(answer) }
-            return .failed("\(error)")
-        }
-        return nioAnswer(channel).map(Outcome.answer) ?? .incomplete
-    }
-
-    private static func nioAnswer(_ channel: EmbeddedChannel) -> Answer? {
-        var answer: Answer?
-        while let part = try? channel.readInbound(as: HTTPClientResponsePart.self) {
-            switch part {
-            case .head(let head):
-                // llhttp keeps the whitespace after a value, which RFC 9110 says is not part of it.
-                let fields = head.headers.map { "\($0.name)=" + String($0.value.reversed().drop { $0 == " " || $0 == "\t" }.reversed()) }
-                answer = Answer(status: Int(head.status.code), fields: fields, body: [],
-                                keepAlive: head.isKeepAlive, framing: .none, isEventStream: false)
-            case .body(let body):
-                answer?.body += body.readableBytesView
-            case .end:
-                return answer
-            }
-        }
-        return nil
-    }
-
     /// A random well-formed answer: any status, fields, and a body framed by length or chunks.
     static func randomAnswer(_ random: inout some RandomNumberGenerator) -> [UInt8] {
         let status = [200, 201, 204, 400, 404, 500, 503].randomElement(using: &random)!
@@ -272,9 +183,9 @@ struct UpstreamResponseParserTests {
         return Array(text.utf8)
     }
 
-    /// Seeded answers, mutated byte by byte: wherever this parser reads an answer, llhttp must
-    /// read the same status, fields and body. A mismatch could let a backend's answer be framed
-    /// differently by vramd and by a reader behind it.
+    /// Seeded answers, mutated byte by byte, each judged by ``AnswerParserOracle/mismatch(_:cuts:)``
+    /// and cut at a random place: wherever this parser reads an answer, llhttp must read the
+    /// same status, fields and body, and the parser must read it the same way in two reads.
     @Test func whatItAcceptsLlhttpReadsTheSame() {
         let seed = UInt64(ProcessInfo.processInfo.environment["VRAMD_UPSTREAM_PARSER_SEED"] ?? "") ?? 7
         let cases = Int(ProcessInfo.processInfo.environment["VRAMD_UPSTREAM_PARSER_CASES"] ?? "") ?? 4000
@@ -283,16 +194,27 @@ struct UpstreamResponseParserTests {
         for index in 0..<cases {
             var bytes = Self.randomAnswer(&random)
             if index % 4 != 0 { ByteMutation.mutate(&bytes, alphabet: "\r\n :;,0aAZ\t\u{0}-", using: &random) }
-            guard case .answer(let ours) = Self.parse(bytes) else { continue }
-            accepted += 1
-            guard case .answer(let theirs) = Self.nioParse(bytes), theirs.status == ours.status, theirs.body == ours.body,
-                  theirs.fields == ours.fields
-            else {
-                mismatches.append("\(String(decoding: bytes, as: UTF8.self).debugDescription): ours \(ours), llhttp \(Self.nioParse(bytes))")
-                continue
-            }
+            if case .answer = Self.parse(bytes) { accepted += 1 }
+            let cut = Int(random.next() % UInt64(bytes.count + 1))
+            if let mismatch = AnswerParserOracle.mismatch(bytes, cuts: [cut]) { mismatches.append(mismatch) }
         }
         #expect(mismatches.isEmpty, "seed \(seed): \(mismatches.prefix(5))")
         #expect(accepted > cases / 4, "too few answers accepted to mean anything: \(accepted)")
+    }
+
+    /// The answer fuzz target's committed corpus (`Fuzz/corpus/answer`), judged as the fuzzer
+    /// judges it, on every test run.
+    @Test func theFuzzCorpusIsReadAsLlhttpReadsIt() throws {
+        let directory = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Fuzz/corpus/answer").standardized
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(names.count >= 8)
+        var accepted = 0
+        for name in names {
+            let input = [UInt8](try Data(contentsOf: directory.appending(path: name)))
+            if case .answer = Self.parse(Array(input.dropFirst())) { accepted += 1 }
+            let mismatch = input.withUnsafeBufferPointer { AnswerParserOracle.mismatch(fuzzInput: $0) }
+            #expect(mismatch == nil, "\(name): \(mismatch ?? "")")
+        }
+        #expect(accepted >= 8, "the corpus should hold answers the parser reads, not only ones it refuses")
     }
 }

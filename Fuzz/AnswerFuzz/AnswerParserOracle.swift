@@ -1,0 +1,1 @@
+../../Tests/BrokerTests/Harness/AnswerParserOracle.swift
