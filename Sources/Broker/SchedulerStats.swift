@@ -32,7 +32,7 @@ public struct LatencySamples: Sendable, Codable {
     public init() {}
 
     mutating func record(_ duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.seconds
         if samples.count < Self.capacity {
             samples.append(seconds)
         } else {
