@@ -137,17 +137,11 @@ struct ClientRequestReaderTests {
 
     /// The short version of `scripts/fuzz request`: every input in its committed corpus.
     @Test func theFuzzCorpusIsReadAsLlhttpReadsIt() throws {
-        let directory = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Fuzz/corpus/request").standardized
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        #expect(names.count >= 12)
-        var taken = 0
-        for name in names {
-            let input = [UInt8](try Data(contentsOf: directory.appending(path: name)))
-            if case .request = Self.read(Array(input.dropFirst())) { taken += 1 }
-            let mismatch = input.withUnsafeBufferPointer { RequestReaderOracle.mismatch(fuzzInput: $0) }
-            #expect(mismatch == nil, "\(name): \(mismatch ?? "")")
+        let replay = try FuzzCorpus.replay("request", mismatch: RequestReaderOracle.mismatch(fuzzInput:)) {
+            if case .request = Self.read($0) { true } else { false }
         }
-        #expect(taken >= 12, "the corpus should hold requests the reader takes, not only ones it leaves to llhttp")
+        #expect(replay.mismatches.isEmpty, "\(replay.mismatches.prefix(5))")
+        #expect(replay.count >= 12 && replay.read >= 12, "the corpus should hold requests the reader takes, not only ones it leaves to llhttp")
     }
 
     /// Seeded requests, mutated byte by byte, each judged by ``RequestReaderOracle/mismatch(_:cuts:)``.

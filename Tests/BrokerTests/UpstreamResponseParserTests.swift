@@ -202,19 +202,12 @@ struct UpstreamResponseParserTests {
         #expect(accepted > cases / 4, "too few answers accepted to mean anything: \(accepted)")
     }
 
-    /// The answer fuzz target's committed corpus (`Fuzz/corpus/answer`), judged as the fuzzer
-    /// judges it, on every test run.
+    /// The short version of `scripts/fuzz answer`: every input in its committed corpus.
     @Test func theFuzzCorpusIsReadAsLlhttpReadsIt() throws {
-        let directory = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Fuzz/corpus/answer").standardized
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        #expect(names.count >= 8)
-        var accepted = 0
-        for name in names {
-            let input = [UInt8](try Data(contentsOf: directory.appending(path: name)))
-            if case .answer = Self.parse(Array(input.dropFirst())) { accepted += 1 }
-            let mismatch = input.withUnsafeBufferPointer { AnswerParserOracle.mismatch(fuzzInput: $0) }
-            #expect(mismatch == nil, "\(name): \(mismatch ?? "")")
+        let replay = try FuzzCorpus.replay("answer", mismatch: AnswerParserOracle.mismatch(fuzzInput:)) {
+            if case .answer = Self.parse($0) { true } else { false }
         }
-        #expect(accepted >= 8, "the corpus should hold answers the parser reads, not only ones it refuses")
+        #expect(replay.mismatches.isEmpty, "\(replay.mismatches.prefix(5))")
+        #expect(replay.count >= 8 && replay.read >= 8, "the corpus should hold answers the parser reads, not only ones it refuses")
     }
 }
