@@ -152,9 +152,11 @@ if Context.environment["VRAMD_FUZZ"] != nil {
     for target in package.targets where ["VRAMConfig", "VRAMPolicy"].contains(target.name) {
         target.swiftSettings = (target.swiftSettings ?? []) + instrument
     }
+    // libFuzzer's driver, started the same way by every target below.
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
     package.targets += ["ConfigFuzz", "RoutingFuzz"].map { name in
         .executableTarget(
-            name: name, dependencies: ["VRAMConfig", "VRAMPolicy"], path: "Fuzz/\(name)",
+            name: name, dependencies: ["FuzzSupport", "VRAMConfig", "VRAMPolicy"], path: "Fuzz/\(name)",
             swiftSettings: instrument + [.unsafeFlags(["-parse-as-library"])],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         )
@@ -169,6 +171,7 @@ if Context.environment["VRAMD_FUZZ"] != nil {
             name: name,
             dependencies: [
                 "Broker",
+                "FuzzSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -8,6 +8,8 @@
 // same status, fields and body. A disagreement, a trap or an address-sanitizer report is a
 // finding.
 
+import FuzzSupport
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAnswer(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     // fatalError, not a precondition: an optimized build drops a precondition's message.
@@ -15,16 +17,8 @@ public func fuzzAnswer(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM links an executable target with `main` bound to `AnswerFuzz_main`, so libFuzzer's own
-// main is never pulled in; this entry hands control to libFuzzer's driver instead.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32
-
+// SwiftPM binds this target's `main` to `AnswerFuzz_main`; libFuzzer's driver takes over from it.
 @_cdecl("AnswerFuzz_main")
 public func answerFuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzAnswer)
+    runLibFuzzer(argc, argv, fuzzAnswer)
 }

@@ -5,6 +5,7 @@
 // address-sanitizer report is a finding. A config that parses is also asked the questions
 // `vramd serve` asks of it, since validation that passes must leave a config those can answer.
 
+import FuzzSupport
 import Foundation
 import VRAMConfig
 import VRAMPolicy
@@ -28,16 +29,8 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM links an executable target with `main` bound to `ConfigFuzz_main`, so libFuzzer's own
-// main is never pulled in; this entry hands control to libFuzzer's driver instead.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32
-
+// SwiftPM binds this target's `main` to `ConfigFuzz_main`; libFuzzer's driver takes over from it.
 @_cdecl("ConfigFuzz_main")
 public func configFuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzConfig)
+    runLibFuzzer(argc, argv, fuzzConfig)
 }

@@ -7,6 +7,7 @@
 // name, no name, or a RequestModel.Failure; a trap or an address-sanitizer report is a finding.
 // The one-pass JSON scan must agree with the full JSONSerialization parse wherever it answers.
 
+import FuzzSupport
 import Foundation
 import VRAMConfig
 import VRAMPolicy
@@ -56,16 +57,8 @@ private func checkScanAgrees(_ body: Data) {
     precondition(scanned == whole, "the scan says \(scanned), JSONSerialization \(String(describing: whole))")
 }
 
-// SwiftPM links an executable target with `main` bound to `RoutingFuzz_main`, so libFuzzer's own
-// main is never pulled in; this entry hands control to libFuzzer's driver instead.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32
-
+// SwiftPM binds this target's `main` to `RoutingFuzz_main`; libFuzzer's driver takes over from it.
 @_cdecl("RoutingFuzz_main")
 public func routingFuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzRouting)
+    runLibFuzzer(argc, argv, fuzzRouting)
 }
