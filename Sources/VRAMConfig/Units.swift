@@ -39,7 +39,7 @@ public enum DurationText {
 
     /// A short form: `5m`, `1h30m`, `250ms`, `1.5s`.
     public static func format(_ duration: Duration) -> String {
-        let ns = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        let ns = duration.nanoseconds
         if ns == 0 { return "0s" }
         if ns % 1_000_000_000 != 0 {
             return ns < 1_000_000_000 ? "\(ns / 1_000_000)ms" : "\(Double(ns) / 1e9)s"

@@ -76,7 +76,7 @@ struct UpstreamResponseParserTests {
         #expect(Self.failure("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n")?.contains("switched") == true)
     }
 
-    @Test func whetherTheConnectionIsKept() throws {
+    @Test func whetherTheConnectionIsKept() {
         func keepAlive(_ head: String) -> Bool? { Self.answer(head + "Content-Length: 0\r\n\r\n", closed: false)?.keepAlive }
         #expect(keepAlive("HTTP/1.1 200 OK\r\n") == true)
         #expect(keepAlive("HTTP/1.1 200 OK\r\nConnection: Close\r\n") == false)
