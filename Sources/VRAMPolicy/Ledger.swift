@@ -211,8 +211,12 @@ public struct Ledger: Sendable {
         spec.memory = bytes
         models[model] = spec
         if !resident { adjustReservation(of: spec, by: 1) }
-        refreshResident(model)
-        if let index = residentDevice[model] { _ = devices[index].update(model) { $0.bytes = bytes } }
+        guard let index = residentDevice[model] else { return }
+        let reservation = reservationDevice(for: spec)
+        _ = devices[index].update(model) {
+            $0.adopt(spec, reservationDevice: reservation)
+            $0.bytes = bytes
+        }
     }
 
     /// Adds a model, or replaces its spec (callers that learn their models as they go, like
