@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VRAMPolicy
 
-/// A model's ID keeps its name's hash; it must still behave as the name does as a key.
+/// Model and device IDs keep their name's hash; they must still behave as the name does as a key.
 struct IdentifierTests {
     @Test func aModelIDIsTheSameKeyAsAnyEqualName() throws {
         // Equal as Swift compares strings (canonically equivalent), different as bytes.
@@ -16,5 +16,15 @@ struct IdentifierTests {
         let literal: ModelID = "llm"
         #expect(Set(decoded).contains(literal) && Set(decoded).contains(ModelID("tts")))
         #expect(String(decoding: try JSONEncoder().encode(decoded), as: UTF8.self) == #"["llm","tts"]"#)
+    }
+
+    @Test func aDeviceIDIsTheSameKeyAsAnyEqualName() throws {
+        let composed = DeviceID("gpu-caf\u{E9}"), decomposed = DeviceID("gpu-cafe\u{301}")
+        #expect(composed == decomposed && composed.hashValue == decomposed.hashValue)
+        #expect([composed: 1][decomposed] == 1)
+        #expect(DeviceID("gpu0") != DeviceID("gpu1") && DeviceID("gpu0") < DeviceID("gpu1"))
+        let decoded = try JSONDecoder().decode([DeviceID].self, from: Data(#"["gpu0", "cpu"]"#.utf8))
+        #expect(Set(decoded) == [DeviceID("gpu0"), "cpu"])
+        #expect(String(decoding: try JSONEncoder().encode([DeviceID("gpu0")]), as: UTF8.self) == #"["gpu0"]"#)
     }
 }
