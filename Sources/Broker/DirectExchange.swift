@@ -26,6 +26,7 @@ final class DirectExchange: UpstreamReceiver {
     private let done: (DirectExchange) -> Void
     private var lease: Lease?
     private var target: UpstreamTarget?
+    private var pool: UpstreamPool?
     private var connection: UpstreamConnection?
     private var tries = 0
     /// The answer's status, once its head has come.
@@ -60,21 +61,22 @@ final class DirectExchange: UpstreamReceiver {
     }
 
     /// Sends the request to the backend `lease` points at.
-    func start(_ lease: Lease, target: UpstreamTarget) {
+    func start(_ lease: Lease, target: UpstreamTarget, from pool: UpstreamPool) {
         self.lease = lease
         self.target = target
-        active = shared.metrics.active(.post)
+        self.pool = pool
+        active = recentSeries.postsActive(in: shared.metrics)
         active?.increment()
         send()
     }
 
     private func send() {
-        guard let lease, let target else { return }
+        guard let lease, let target, let pool else { return }
         tries += 1
         let uri = target.prefix + route.backendPath(in: lease.shared.config.paths) + ProxyRoute.split(request.uri).query
         let outgoing = DirectWire.request(request, uri: uri, authority: target.authority, body: body,
                                           allocator: context.channel.allocator)
-        shared.pools.pool(for: context.eventLoop).withConnection(to: target) { result in
+        pool.withConnection(to: target) { result in
             switch result {
             case .success(let connection):
                 guard !self.finished else { return connection.abort() }

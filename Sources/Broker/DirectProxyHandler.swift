@@ -60,6 +60,9 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// What reads the requests before llhttp; cleared when either handler leaves the pipeline.
     var front: ClientRequestFront?
     private var context: ChannelHandlerContext?
+    /// The backend connections of this connection's event loop, found once: finding them took
+    /// a lock and a hash, twice a request.
+    private var pool: UpstreamPool?
     private let recentSeries = RecentSeries()
     private var state = State.idle
     /// Parts that arrived while a request was being answered here (a pipelining client).
@@ -83,7 +86,10 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.outlet = outlet
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        pool = shared.pools.pool(for: context.eventLoop)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
@@ -222,13 +228,13 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// and the request went to the framework.
     @discardableResult
     private func begin(_ exchange: DirectExchange, on lease: Lease, trailers: HTTPHeaders?, context: ChannelHandlerContext) -> Bool {
-        guard let target = shared.pools.pool(for: context.eventLoop).target(lease.endpoint) else {
+        guard let pool, let target = pool.target(lease.endpoint) else {
             lease.releaseNow()
             handOn(exchange.request, exchange.body, trailers, context: context)
             return false
         }
         state = .proxying(exchange)
-        exchange.start(lease, target: target)
+        exchange.start(lease, target: target, from: pool)
         return true
     }
 

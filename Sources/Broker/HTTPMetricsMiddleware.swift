@@ -94,12 +94,22 @@ final class HTTPMetricsCache: Sendable {
     }
 }
 
-/// The series one connection's direct requests last recorded to. A connection nearly always
-/// asks for the same route and status again, and finding the series in the shared cache (a
+/// The series one connection's direct requests last recorded to, and its meter of requests in
+/// progress. A connection nearly always asks for the same route and status again, and finding the series in the shared cache (a
 /// lock and a hash of the route) was about 1 % of a proxied request's instructions. Used on
 /// the connection's event loop only.
 final class RecentSeries {
     private var last: (route: String, status: Int, series: HTTPMetricsCache.Series)?
+    private var posts: Meter?
+
+    /// The meter of `POST`s in progress, found in the shared cache once (a lock and a hash of
+    /// the method, about 400 instructions a request).
+    func postsActive(in cache: HTTPMetricsCache) -> Meter {
+        if let posts { return posts }
+        let meter = cache.active(.post)
+        posts = meter
+        return meter
+    }
 
     /// The series of a `POST` to `route` answered with `status`.
     func series(route: String, status: Int, in cache: HTTPMetricsCache) -> HTTPMetricsCache.Series {
