@@ -164,7 +164,7 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// names no model or its model is not ready.
     private func proxy(_ head: ClientHead, route: ProxyRoute, body: ByteBuffer, trailers: HTTPHeaders?, started: UInt64,
                        context: ChannelHandlerContext) {
-        guard let model = try? route.model(in: body, contentType: head.multipartType, settings: shared.settings) else {
+        guard let model = try? route.model(in: body, contentType: head.multipartType, routing: shared.settings.routing) else {
             return handOn(head, body, trailers, context: context)
         }
         let exchange = DirectExchange(request: head, route: route, body: body, model: model, started: started, shared: shared,

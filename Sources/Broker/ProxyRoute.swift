@@ -26,17 +26,31 @@ enum ProxyRoute: Sendable, Hashable {
         .llm: "/v1/chat/completions", .tts: "/v1/audio/speech", .stt: "/v1/audio/transcriptions", .image: "/v1/images/generations",
     ]
 
-    private static let byPath: [Substring: ProxyRoute] = {
-        var routes: [Substring: ProxyRoute] = [:]
-        for path in openAIPaths { routes[path[...]] = .openAI(path) }
-        for kind in facadeKinds { routes["/v1/\(kind.rawValue)"] = .facade(kind) }
-        return routes
+    /// The routes by the length of their path in bytes.
+    private static let byLength: [[(path: [UInt8], route: ProxyRoute)]] = {
+        let routes = openAIPaths.map { (path: Array($0.utf8), route: ProxyRoute.openAI($0)) }
+            + facadeKinds.map { (path: Array("/v1/\($0.rawValue)".utf8), route: ProxyRoute.facade($0)) }
+        var table = Array(repeating: [(path: [UInt8], route: ProxyRoute)](), count: (routes.map(\.path.count).max() ?? 0) + 1)
+        for route in routes { table[route.path.count].append(route) }
+        return table
     }()
 
     /// The route a path (without its query) names, if it is one of these.
+    ///
+    /// Compared as bytes, as a router does: finding the path in a dictionary hashed it, and
+    /// a hash of a string is by Unicode scalars, about 600 instructions a request.
     init?(path: Substring) {
-        guard let route = Self.byPath[path] else { return nil }
-        self = route
+        var path = path
+        let found = path.withUTF8 { bytes -> ProxyRoute? in
+            guard bytes.count < Self.byLength.count else { return nil }
+            for candidate in Self.byLength[bytes.count] {
+                let same = candidate.path.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+                if same { return candidate.route }
+            }
+            return nil
+        }
+        guard let found else { return nil }
+        self = found
     }
 
     /// An origin-form request target split at its first `?`: the path, and the query with its
@@ -63,7 +77,9 @@ enum ProxyRoute: Sendable, Hashable {
     /// `routing` default.
     ///
     /// - Throws: ``BrokerError`` (400) for a body that is not a JSON object, or names no model.
-    func model(in body: ByteBuffer, contentType: String?, settings: BrokerSettings) throws(BrokerError) -> String {
+    /// It takes the `routing` table, not the settings: passing those copied the whole struct on
+    /// every request of the direct path.
+    func model(in body: ByteBuffer, contentType: String?, routing: [ModelKind: ModelID]) throws(BrokerError) -> String {
         let named: String?
         do {
             named = try body.withUnsafeReadableBytes { bytes in
@@ -81,7 +97,7 @@ enum ProxyRoute: Sendable, Hashable {
             guard let named else { throw BrokerError.badRequest("the body names no model (a \"model\" field)") }
             return named
         case .facade(let kind):
-            guard let model = named ?? settings.routing[kind]?.rawValue else {
+            guard let model = named ?? routing[kind]?.rawValue else {
                 throw BrokerError.badRequest("no model in the body and no routing.\(kind.rawValue) in the config")
             }
             return model

@@ -56,7 +56,7 @@ struct Routes: Sendable {
 
     private func routeByBody(_ route: ProxyRoute, request: Request, context: BrokerRequestContext) async throws -> Response {
         let body = try await collect(request)
-        let model = try route.model(in: body, contentType: request.headers[.contentType], settings: settings)
+        let model = try route.model(in: body, contentType: request.headers[.contentType], routing: settings.routing)
         if case .openAI(let path) = route,
            let streamed = try await loadingFeedback(model: model, request: request, body: body, backendPath: path) { return streamed }
         let scheduler = self.scheduler, priority = Self.priority(request)

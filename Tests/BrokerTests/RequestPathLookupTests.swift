@@ -48,6 +48,25 @@ struct RequestPathLookupTests {
         #expect(ProxyRoute(path: ProxyRoute.split("/v1/chat").path) == nil)
     }
 
+    @Test func aRouteIsFoundByTheExactBytesOfItsPath() {
+        for path in ProxyRoute.openAIPaths {
+            #expect(ProxyRoute(path: path[...]) == .openAI(path))
+            // A path that ends inside a longer one, or runs past it, is not it.
+            #expect(ProxyRoute(path: path.dropLast()) == nil && ProxyRoute(path: (path + "/")[...]) == nil, "\(path)")
+        }
+        for kind in ProxyRoute.facadeKinds {
+            #expect(ProxyRoute(path: "/v1/\(kind.rawValue)"[...]) == .facade(kind))
+        }
+        // The same length as a route, one byte different, in case or in encoding.
+        for path in ["/v1/LLM", "/v1/tt%73", "/V1/stt", "/v1/imagE", "/v2/llm", "", "/"] {
+            #expect(ProxyRoute(path: path[...]) == nil, "\(path)")
+        }
+        // A route inside a longer target is found by its slice.
+        let target = "/v1/llm?x=/v1/tts"
+        #expect(ProxyRoute(path: ProxyRoute.split(target).path) == .facade(.llm))
+        #expect(ProxyRoute(path: target.dropFirst(10)) == .facade(.tts))
+    }
+
     @Test func aChunkSizeIsWrittenInLowercaseHex() {
         for value in [0, 1, 9, 10, 15, 16, 255, 256, 0xABC, 4096, 0xFFFF, 0x10000, 1 << 40, Int.max] {
             let digits = DirectWire.hexDigits(value)
