@@ -173,4 +173,23 @@ struct UpstreamPoolTests {
             #expect(await seen.next() == .closed, "the pool's connections close with their loop, and none was opened")
         }
     }
+
+    @Test func aTargetIsTheOneItsEndpointNamesWhicheverWasAskedForBefore() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let pools = UpstreamPools(idleTimeout: .seconds(60))
+        let endpoints = ["http://127.0.0.1:9000", "http://127.0.0.1:9000/api", "http://localhost:9000", "https://127.0.0.1:9000"]
+        // Asked for in turns and in runs, as requests for two models come, and an endpoint
+        // made anew (another string, the same text) is still the same target.
+        let order = [0, 0, 1, 0, 2, 2, 3, 3, 0, 1, 1, 3, 2]
+        let found = try await loop.submit {
+            let pool = pools.pool(for: loop)
+            return order.map { pool.target(String(decoding: Array(endpoints[$0].utf8), as: UTF8.self)) }
+        }.get()
+        for (asked, target) in zip(order, found) {
+            #expect(target == UpstreamTarget(endpoint: endpoints[asked]), "\(endpoints[asked])")
+        }
+        #expect(found[6] == nil && found[2]?.prefix == "/api" && found[4]?.authority == "localhost:9000")
+        try await group.shutdownGracefully()
+    }
 }
