@@ -95,9 +95,9 @@ final class HTTPMetricsCache: Sendable {
 }
 
 /// The series one connection's direct requests last recorded to, and its meter of requests in
-/// progress. A connection nearly always asks for the same route and status again, and finding the series in the shared cache (a
-/// lock and a hash of the route) was about 1 % of a proxied request's instructions. Used on
-/// the connection's event loop only.
+/// progress. A connection nearly always asks for the same route and status again, and finding
+/// the series in the shared cache (a lock and a hash of the route) was about 1 % of a proxied
+/// request's instructions. Used on the connection's event loop only.
 final class RecentSeries {
     private var last: (route: String, status: Int, series: HTTPMetricsCache.Series)?
     private var posts: Meter?
