@@ -211,12 +211,7 @@ public struct Ledger: Sendable {
         spec.memory = bytes
         models[model] = spec
         if !resident { adjustReservation(of: spec, by: 1) }
-        guard let index = residentDevice[model] else { return }
-        let reservation = reservationDevice(for: spec)
-        _ = devices[index].update(model) {
-            $0.adopt(spec, reservationDevice: reservation)
-            $0.bytes = bytes
-        }
+        refreshResident(model, bytes: bytes)
     }
 
     /// Adds a model, or replaces its spec (callers that learn their models as they go, like
@@ -256,10 +251,15 @@ public struct Ledger: Sendable {
         }
     }
 
-    private mutating func refreshResident(_ model: ModelID) {
+    /// A resident's entry brought in line with its spec, and given `bytes` when they are known
+    /// (a spec alone leaves its counted bytes as they were), in one update.
+    private mutating func refreshResident(_ model: ModelID, bytes: Int64? = nil) {
         guard let index = residentDevice[model], let spec = models[model] else { return }
         let reservation = reservationDevice(for: spec)
-        _ = devices[index].update(model) { $0.adopt(spec, reservationDevice: reservation) }
+        _ = devices[index].update(model) {
+            $0.adopt(spec, reservationDevice: reservation)
+            if let bytes { $0.bytes = bytes }
+        }
     }
 
     private mutating func adjustReservation(of spec: ModelSpec, by sign: Int64) {
