@@ -3,18 +3,20 @@ public struct DeviceState: Sendable, Hashable {
     public var spec: DeviceSpec
     /// Memory used by processes vramd did not start.
     public var foreign: Int64 = 0
-    public private(set) var residents: [ModelID: ResidentModel] = [:]
+    /// The residents, by model.
+    public var residents: Residents { Residents(entries: entries, positions: positions) }
     /// Sum of `residents[*].bytes`, kept so the no-eviction path never scans residents.
     public private(set) var residentBytes: Int64 = 0
     /// Sum of the reservations of models placed here that are not resident.
     public internal(set) var reservedBytes: Int64 = 0
 
-    /// The residents again as plain numbers in one array: planning scans every resident of a
-    /// device, and copying `ResidentModel`s (with their strings) out of a dictionary cost more
-    /// than the rules themselves.
+    // The residents in one array and their facts, the plain numbers of each, in a second at the
+    // same positions: planning scans every resident of a device, and copying `ResidentModel`s
+    // (with their strings) cost more than the rules themselves. One table of positions serves
+    // both, so a request's begin and end look its model up once here (two tables took two).
+    private var entries: [ResidentModel] = []
     private(set) var facts: [ResidencyFacts] = []
-    private(set) var factIDs: [ModelID] = []
-    private var factPosition: [ModelID: Int] = [:]
+    private var positions: [ModelID: Int] = [:]
 
     public init(spec: DeviceSpec) { self.spec = spec }
 
@@ -23,49 +25,50 @@ public struct DeviceState: Sendable, Hashable {
     /// What the ledger counts as used: residents, reservations, foreign memory and the cushion.
     public var plannedUse: Int64 { residentBytes + reservedBytes + foreign + spec.cushion }
 
+    /// The resident at a position of ``facts``.
+    func resident(at position: Int) -> ResidentModel { entries[position] }
+
+    /// The model at a position of ``facts``.
+    func model(at position: Int) -> ModelID { entries[position].id }
+
     /// Adds or replaces a resident, keeping the sums and the facts in step.
     mutating func put(_ entry: ResidentModel) {
-        residentBytes += entry.bytes - (residents[entry.id]?.bytes ?? 0)
-        residents[entry.id] = entry
-        if let position = factPosition[entry.id] {
+        if let position = positions[entry.id] {
+            residentBytes += entry.bytes - entries[position].bytes
+            entries[position] = entry
             facts[position] = ResidencyFacts(entry)
         } else {
-            factPosition[entry.id] = facts.count
+            residentBytes += entry.bytes
+            positions[entry.id] = entries.count
+            entries.append(entry)
             facts.append(ResidencyFacts(entry))
-            factIDs.append(entry.id)
         }
     }
 
     /// Changes a resident in place, keeping the sums and the facts in step; false when `model`
     /// is not resident here. Every request begins and ends with one: taking the entry out and
-    /// putting it back copied it twice, and so did reading it through the dictionary's values
-    /// before and after the change, so it is reached once, in place.
+    /// putting it back copied it twice, so it is changed where it lies.
     mutating func update(_ model: ModelID, _ change: (inout ResidentModel) -> Void) -> Bool {
-        guard let index = residents.index(forKey: model), let position = factPosition[model] else { return false }
-        let (grown, fact) = Self.apply(change, to: &residents.values[index])
-        residentBytes += grown
-        facts[position] = fact
+        guard let position = positions[model] else { return false }
+        let before = entries[position].bytes
+        change(&entries[position])
+        residentBytes += entries[position].bytes - before
+        facts[position] = ResidencyFacts(entries[position])
         return true
     }
 
-    /// `change` applied to `entry`: how many bytes it grew by, and its facts after.
-    private static func apply(_ change: (inout ResidentModel) -> Void, to entry: inout ResidentModel) -> (Int64, ResidencyFacts) {
-        let before = entry.bytes
-        change(&entry)
-        return (entry.bytes - before, ResidencyFacts(entry))
-    }
-
     mutating func remove(_ model: ModelID) {
-        guard let entry = residents.removeValue(forKey: model), let position = factPosition.removeValue(forKey: model) else { return }
-        residentBytes -= entry.bytes
-        let last = facts.count - 1
+        guard let position = positions.removeValue(forKey: model) else { return }
+        residentBytes -= entries[position].bytes
+        // The last resident takes the removed one's place, so no other moves.
+        let last = entries.count - 1
         if position != last {
+            entries[position] = entries[last]
             facts[position] = facts[last]
-            factIDs[position] = factIDs[last]
-            factPosition[factIDs[position]] = position
+            positions[entries[position].id] = position
         }
+        entries.removeLast()
         facts.removeLast()
-        factIDs.removeLast()
     }
 
     public static func == (a: DeviceState, b: DeviceState) -> Bool {
@@ -77,6 +80,31 @@ public struct DeviceState: Sendable, Hashable {
         hasher.combine(foreign)
         hasher.combine(residents)
         hasher.combine(reservedBytes)
+    }
+}
+
+extension DeviceState {
+    /// A device's residents, looked up by model; their order is the ledger's own and means
+    /// nothing (``Ledger/residents`` sorts them least recently used first).
+    public struct Residents: Sendable, Hashable {
+        fileprivate let entries: [ResidentModel]
+        fileprivate let positions: [ModelID: Int]
+
+        public subscript(model: ModelID) -> ResidentModel? { positions[model].map { entries[$0] } }
+        public var values: [ResidentModel] { entries }
+        public var count: Int { entries.count }
+        public var isEmpty: Bool { entries.isEmpty }
+
+        /// The same residents, whatever their order.
+        public static func == (a: Residents, b: Residents) -> Bool {
+            a.entries.count == b.entries.count && a.entries.allSatisfy { b[$0.id] == $0 }
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            // A sum of the entries' own hashes does not depend on their order, as `==` does not.
+            hasher.combine(entries.count)
+            hasher.combine(entries.reduce(0) { $0 &+ $1.hashValue })
+        }
     }
 }
 

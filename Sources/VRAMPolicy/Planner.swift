@@ -96,16 +96,16 @@ extension Ledger {
         // The hot loop over every resident reads plain numbers; a resident is copied out only
         // when it is protected, blocked or chosen.
         for (position, facts) in state.facts.enumerated() {
-            if !groupIDs.isEmpty && groupIDs.contains(state.factIDs[position]) { continue }
+            if !groupIDs.isEmpty && groupIDs.contains(state.model(at: position)) { continue }
             let isHigher = facts.rank > target.priority
-            switch protection(of: facts, id: state.factIDs[position], for: target, at: now) {
+            switch protection(of: facts, id: state.model(at: position), for: target, at: now) {
             case .permanent(let rule):
-                protected.append(ProtectedModel(model: state.factIDs[position], bytes: facts.bytes, rule: rule))
+                protected.append(ProtectedModel(model: state.model(at: position), bytes: facts.bytes, rule: rule))
             case .temporary(let why):
-                let id = state.factIDs[position]
+                let id = state.model(at: position)
                 blockerReasons[id] = why
                 let reason: EvictionReason = facts.qos == .bestEffort ? .bestEffort : (isHigher ? .upwardLastResort : .lowerOrSameTier)
-                let candidate = Candidate(resident: state.residents[id]!, reason: reason)
+                let candidate = Candidate(resident: state.resident(at: position), reason: reason)
                 if isHigher { higherBlocked.append(candidate) } else { lowerBlocked.append(candidate) }
             case nil:
                 if isHigher { higher.append(position, facts) } else { lower.append(position, facts) }
@@ -209,12 +209,12 @@ struct RankBuckets {
             let ordered = bucket.sorted { a, b in
                 if a.lastUsed != b.lastUsed { return a.lastUsed < b.lastUsed }
                 if a.loadedAt != b.loadedAt { return a.loadedAt < b.loadedAt }
-                return state.factIDs[a.position] < state.factIDs[b.position]
+                return state.model(at: a.position) < state.model(at: b.position)
             }
             for entry in ordered {
                 if available >= needed { break }
                 available += entry.freed
-                let resident = state.residents[state.factIDs[entry.position]]!
+                let resident = state.resident(at: entry.position)
                 taken.append(Candidate(resident: resident, reason: resident.qos == .bestEffort ? .bestEffort : reason))
             }
         }

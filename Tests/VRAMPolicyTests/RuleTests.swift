@@ -305,6 +305,34 @@ import Testing
         #expect(throws: LedgerError.notResident("m")) { try s.ledger.beginRequest("m", at: s.now) }
     }
 
+    /// A device is the same whatever order its residents came and went in; and when a
+    /// resident leaves and another takes its place in the device's tables, the one moved keeps
+    /// its own numbers: the planner still sees it busy and takes the idle one, though that one
+    /// was used last.
+    @Test func residentsKeepTheirNumbersWhateverOrderTheyCameAndWentIn() throws {
+        let models = ["a", "b", "c"].map { ModelSpec(id: ModelID($0), kind: .llm, memory: 4 * GB) }
+            + [ModelSpec(id: "big", kind: .llm, memory: 10 * GB)]
+        var first = Scenario(models: models), second = Scenario(models: models)
+        let at = first.now
+        for id: ModelID in ["a", "b", "c"] { try first.ledger.markLoaded(id, on: "gpu0", at: at) }
+        for id: ModelID in ["c", "b"] { try second.ledger.markLoaded(id, on: "gpu0", at: at) }
+        try first.ledger.beginRequest("c", at: at.advanced(by: .seconds(1)))
+        try second.ledger.beginRequest("c", at: at.advanced(by: .seconds(1)))
+        try first.ledger.touch("b", at: at.advanced(by: .seconds(2)))
+        try second.ledger.touch("b", at: at.advanced(by: .seconds(2)))
+        try first.ledger.markUnloaded("a")
+
+        #expect(first.ledger.device("gpu0") == second.ledger.device("gpu0"))
+        #expect(first.ledger.device("gpu0")?.hashValue == second.ledger.device("gpu0")?.hashValue)
+        #expect(first.ledger.device("gpu0")?.residents["a"] == nil)
+        #expect(first.ledger.resident("c")?.inFlight == 1 && first.ledger.resident("b")?.inFlight == 0)
+        let plan = try #require(first.plan("big").loadPlan)
+        #expect(plan.evictions.map(\.model) == ["b"])
+
+        try second.ledger.endRequest("c", at: at.advanced(by: .seconds(3)))
+        #expect(first.ledger.device("gpu0") != second.ledger.device("gpu0"))
+    }
+
     @Test func reloadKeepsRemovedResidentsCounted() throws {
         var s = Scenario(models: [ModelSpec(id: "old", kind: .llm, memory: 4 * GB)])
         try s.load("old")
