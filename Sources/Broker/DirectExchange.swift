@@ -73,7 +73,8 @@ final class DirectExchange: UpstreamReceiver {
     private func send() {
         guard let lease, let target, let pool else { return }
         tries += 1
-        let uri = target.prefix + route.backendPath(in: lease.shared.config.paths) + ProxyRoute.split(request.uri).query
+        let uri = DirectWire.Target(prefix: target.prefix, path: route.backendPath(in: lease.shared.config.paths),
+                                    query: ProxyRoute.split(request.uri).query)
         let outgoing = DirectWire.request(request, uri: uri, authority: target.authority, body: body,
                                           allocator: context.channel.allocator)
         pool.withConnection(to: target) { result in
