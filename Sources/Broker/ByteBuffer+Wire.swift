@@ -36,13 +36,6 @@ extension ByteBuffer {
         }
     }
 
-    mutating func writeText(_ text: Substring) {
-        var text = text
-        _ = text.withUTF8 { bytes in
-            writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count) { Self.copy(UnsafeRawBufferPointer(bytes), into: $0, at: 0) }
-        }
-    }
-
     /// A non-negative number in decimal, without making a `String` of it.
     mutating func writeDecimal(_ value: Int) {
         precondition(value >= 0)

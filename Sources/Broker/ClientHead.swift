@@ -7,10 +7,15 @@ enum ClientHead {
     case read(ClientRequestHead)
     case decoded(HTTPRequestHead)
 
-    var uri: String {
+    /// `body` with the bytes of the request's target: the direct path routes by them and
+    /// passes their query on, so a head it read makes no string of them.
+    func withTarget<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
         switch self {
-        case .read(let head): head.uri
-        case .decoded(let head): head.uri
+        case .read(let head):
+            head.bytes.withUnsafeReadableBytes { body(UnsafeRawBufferPointer(rebasing: $0[head.target])) }
+        case .decoded(let head):
+            head.uri.utf8.withContiguousStorageIfAvailable { body(UnsafeRawBufferPointer($0)) }
+                ?? Array(head.uri.utf8).withUnsafeBytes(body)
         }
     }
 

@@ -7,8 +7,8 @@ struct ClientRequestHead {
     /// From the request line to the blank line, both included.
     let bytes: ByteBuffer
     let method: HTTPMethod
-    /// The origin-form target, path and query.
-    let uri: String
+    /// The origin-form target, path and query, within `bytes`.
+    let target: Range<Int>
     /// HTTP/1.0 rather than HTTP/1.1.
     let old: Bool
     let keepAlive: Bool
@@ -18,6 +18,9 @@ struct ClientRequestHead {
     let fields: [(name: Range<Int>, value: Range<Int>)]
     let contentType: Range<Int>?
     let authorization: Range<Int>?
+
+    /// The target as a string, which only the framework's path needs.
+    var uri: String { value(target)! }
 
     func value(_ range: Range<Int>?) -> String? {
         range.map { range in bytes.withUnsafeReadableBytes { String(decoding: $0[range], as: UTF8.self) } }
@@ -117,7 +120,7 @@ enum ClientRequestReader {
             // Both asked: NIO's reading of it depends on the version; not worth following.
             guard !(close && keepAliveAsked) else { return nil }
             return ClientRequestHead(
-                bytes: head, method: method, uri: String(decoding: bytes[target], as: UTF8.self), old: old,
+                bytes: head, method: method, target: target, old: old,
                 keepAlive: old ? keepAliveAsked : !close, bodyLength: length ?? 0, fields: fields,
                 contentType: contentType, authorization: authorization
             )

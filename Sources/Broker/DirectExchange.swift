@@ -73,9 +73,7 @@ final class DirectExchange: UpstreamReceiver {
     private func send() {
         guard let lease, let target, let pool else { return }
         tries += 1
-        let uri = DirectWire.Target(prefix: target.prefix, path: route.backendPath(in: lease.shared.config.paths),
-                                    query: ProxyRoute.split(request.uri).query)
-        let outgoing = DirectWire.request(request, uri: uri, authority: target.authority, body: body,
+        let outgoing = DirectWire.request(request, prefix: target.prefix, path: route.backendPath(in: lease.shared.config.paths), authority: target.authority, body: body,
                                           allocator: context.channel.allocator)
         pool.withConnection(to: target) { result in
             switch result {

@@ -185,13 +185,8 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// framework owes no answer on the connection, the server is not shutting down, and the
     /// token (when one is set) is there; `nil` for one the framework takes.
     private func directRoute(_ head: ClientHead) -> ProxyRoute? {
-        guard frameworkOwes == 0, !quiescing, head.isPost, let route = Self.route(head.uri), allowed(head) else { return nil }
+        guard frameworkOwes == 0, !quiescing, head.isPost, let route = head.withTarget({ ProxyRoute(path: ProxyRoute.split($0).path) }), allowed(head) else { return nil }
         return route
-    }
-
-    /// The route of an origin-form target; any other form is the framework's to read.
-    private static func route(_ uri: String) -> ProxyRoute? {
-        ProxyRoute(path: ProxyRoute.split(uri).path)
     }
 
     /// The most room a body is given before its bytes come: a length that is declared but

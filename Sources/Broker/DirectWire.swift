@@ -12,16 +12,24 @@ enum DirectWire {
     /// The request for a backend: its head, and behind it in the same buffer a body of at most
     /// ``inlineBody`` bytes; `inlined` is false when the body is larger and the caller's to
     /// write after it, as it came.
-    static func request(_ client: ClientHead, uri: Target, authority: String, body: ByteBuffer,
+    ///
+    /// Its target is the backend's `prefix` and `path`, then the client's query: written one
+    /// after another, as joining them into one `String` first cost an allocation and a copy.
+    static func request(_ client: ClientHead, prefix: String, path: String, authority: String, body: ByteBuffer,
                         allocator: ByteBufferAllocator) -> (bytes: ByteBuffer, inlined: Bool) {
         let bodyLength = body.readableBytes
         let inlined = bodyLength <= inlineBody
-        var head = allocator.buffer(capacity: 128 + uri.length + client.fieldCount * 48 + (inlined ? bodyLength : 0))
-        head.writeText(client.methodName)
-        head.writeASCII(" ")
-        if !uri.prefix.isEmpty { head.writeText(uri.prefix) }
-        head.writeText(uri.path)
-        if !uri.query.isEmpty { head.writeText(uri.query) }
+        var head = client.withTarget { target in
+            let query = ProxyRoute.split(target).query
+            var head = allocator.buffer(capacity: 128 + prefix.utf8.count + path.utf8.count + query.count
+                                            + client.fieldCount * 48 + (inlined ? bodyLength : 0))
+            head.writeText(client.methodName)
+            head.writeASCII(" ")
+            if !prefix.isEmpty { head.writeText(prefix) }
+            head.writeText(path)
+            if !query.isEmpty { head.writeBytes(query) }
+            return head
+        }
         head.writeASCII(" HTTP/1.1\r\n")
         client.writeForwardedFields(into: &head)
         head.writeField("Host", authority)
@@ -30,18 +38,6 @@ enum DirectWire {
         head.writeASCII("\r\n\r\n")
         if inlined { head.writeImmutableBuffer(body) }
         return (head, inlined)
-    }
-
-    /// A backend's request target in its parts, written one after another: joining them into
-    /// one `String` first allocated and copied it on every request.
-    struct Target {
-        /// The path of the backend's endpoint, if it has one.
-        var prefix = ""
-        var path: String
-        /// The client's query, with its `?`.
-        var query: Substring = ""
-
-        var length: Int { prefix.utf8.count + path.utf8.count + query.utf8.count }
     }
 
     /// A body this size or smaller goes to a backend in its head's buffer: one pipeline write

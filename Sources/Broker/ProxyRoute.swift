@@ -39,30 +39,26 @@ enum ProxyRoute: Sendable, Hashable {
     ///
     /// Compared as bytes, as a router does: finding the path in a dictionary hashed it, and
     /// a hash of a string is by Unicode scalars, about 600 instructions a request.
-    init?(path: Substring) {
-        var path = path
-        let found = path.withUTF8 { bytes -> ProxyRoute? in
-            guard bytes.count < Self.byLength.count else { return nil }
-            for candidate in Self.byLength[bytes.count] {
-                let same = candidate.path.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
-                if same { return candidate.route }
+    init?(path: UnsafeRawBufferPointer) {
+        guard path.count < Self.byLength.count else { return nil }
+        for candidate in Self.byLength[path.count] {
+            let same = candidate.path.withUnsafeBytes { memcmp($0.baseAddress!, path.baseAddress!, path.count) == 0 }
+            if same {
+                self = candidate.route
+                return
             }
-            return nil
         }
-        guard let found else { return nil }
-        self = found
+        return nil
     }
 
     /// An origin-form request target split at its first `?`: the path, and the query with its
     /// `?` (empty when there is none).
     ///
-    /// Searched in the bytes: `String.firstIndex(of:)` walks the target by grapheme clusters,
+    /// Split in the bytes: `String.firstIndex(of:)` walks the target by grapheme clusters,
     /// and cost a tenth of the direct path's instructions per request.
-    static func split(_ target: String) -> (path: Substring, query: Substring) {
-        var target = target
-        guard let offset = target.withUTF8({ $0.firstIndex(of: UInt8(ascii: "?")) }) else { return (target[...], target[target.endIndex...]) }
-        let mark = target.utf8.index(target.startIndex, offsetBy: offset)
-        return (target[..<mark], target[mark...])
+    static func split(_ target: UnsafeRawBufferPointer) -> (path: UnsafeRawBufferPointer, query: UnsafeRawBufferPointer) {
+        let mark = target.firstIndex(of: UInt8(ascii: "?")) ?? target.count
+        return (UnsafeRawBufferPointer(rebasing: target[..<mark]), UnsafeRawBufferPointer(rebasing: target[mark...]))
     }
 
     /// The path the route is served at, which is also its name in the request metrics.

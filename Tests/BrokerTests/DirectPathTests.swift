@@ -101,19 +101,20 @@ struct DirectPathTests {
     }
 
     @Test func headersOfOneConnectionAreNotPassedOn() throws {
-        let request = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions", headers: HTTPHeaders([
+        let request = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions?x=1", headers: HTTPHeaders([
             ("Host", "vramd"), ("CONNECTION", "keep-alive"), ("Authorization", "Bearer t"), ("x-priority", "2"),
             ("Content-Length", "5"), ("Transfer-Encoding", "chunked"), ("TE", "trailers"), ("Content-Type", "application/json"),
             ("X-Request-Id", "r1"), ("expect", "100-continue"),
         ]))
         // The same fields as vramd's own reader takes them (it leaves requests with
         // `Transfer-Encoding` or `Expect` to llhttp).
-        let read = try #require(ClientRequestReader.parse(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nHost: vramd\r\n"
+        let read = try #require(ClientRequestReader.parse(ByteBuffer(string: "POST /v1/chat/completions?x=1 HTTP/1.1\r\nHost: vramd\r\n"
             + "CONNECTION: keep-alive\r\nAuthorization: Bearer t\r\nx-priority: 2\r\nContent-Length: 5\r\nTE: trailers\r\n"
             + "Content-Type:  application/json \r\nX-Request-Id:r1\r\n\r\n")))
+        // The backend's prefix and path, then the client's query.
         for head in [ClientHead.decoded(request), .read(read)] {
-            let outgoing = DirectWire.request(head, uri: .init(prefix: "/api", path: "/chat", query: "?x=1"), authority: "127.0.0.1:9000", body: ByteBuffer(string: "{\"a\":1}"),
-                                              allocator: .init())
+            let outgoing = DirectWire.request(head, prefix: "/api", path: "/chat", authority: "127.0.0.1:9000",
+                                              body: ByteBuffer(string: "{\"a\":1}"), allocator: .init())
             #expect(outgoing.inlined)
             #expect(String(buffer: outgoing.bytes) == "POST /api/chat?x=1 HTTP/1.1\r\nContent-Type: application/json\r\nX-Request-Id: r1\r\n"
                 + "Host: 127.0.0.1:9000\r\nContent-Length: 7\r\n\r\n{\"a\":1}")
@@ -133,7 +134,7 @@ struct DirectPathTests {
         for length in [0, 1, DirectWire.inlineBody - 1, DirectWire.inlineBody, DirectWire.inlineBody + 1, 5 * DirectWire.inlineBody] {
             var body = ByteBuffer(repeating: UInt8(ascii: "x"), count: length + 3)
             body.moveReaderIndex(forwardBy: 3)  // a slice of a larger read, as the decoder hands it over
-            let outgoing = DirectWire.request(.decoded(request), uri: .init(path: "/v1/chat/completions"), authority: "b:1", body: body, allocator: .init())
+            let outgoing = DirectWire.request(.decoded(request), prefix: "", path: "/v1/chat/completions", authority: "b:1", body: body, allocator: .init())
             let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: b:1\r\nContent-Length: \(length)\r\n\r\n"
             let inline = length <= DirectWire.inlineBody
             #expect(outgoing.inlined == inline, "\(length)")

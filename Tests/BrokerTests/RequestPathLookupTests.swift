@@ -39,32 +39,42 @@ struct RequestPathLookupTests {
             ("", "", ""),
         ]
         for (target, path, query) in cases {
-            let split = ProxyRoute.split(target)
-            #expect(split.path == path[...] && split.query == query[...], "\(target)")
-            #expect(String(split.path) + String(split.query) == target)
+            let split = Self.withBytes(target) { bytes in
+                let (path, query) = ProxyRoute.split(bytes)
+                return (String(decoding: path, as: UTF8.self), String(decoding: query, as: UTF8.self))
+            }
+            #expect(split.0 == path && split.1 == query, "\(target)")
         }
-        #expect(ProxyRoute(path: ProxyRoute.split("/v1/embeddings?x").path) == .openAI("/v1/embeddings"))
-        #expect(ProxyRoute(path: ProxyRoute.split("/v1/tts").path) == .facade(.tts))
-        #expect(ProxyRoute(path: ProxyRoute.split("/v1/chat").path) == nil)
+        #expect(Self.route(target: "/v1/embeddings?x") == .openAI("/v1/embeddings"))
+        #expect(Self.route(target: "/v1/tts") == .facade(.tts))
+        #expect(Self.route(target: "/v1/chat") == nil)
     }
 
     @Test func aRouteIsFoundByTheExactBytesOfItsPath() {
         for path in ProxyRoute.openAIPaths {
-            #expect(ProxyRoute(path: path[...]) == .openAI(path))
+            #expect(Self.route(path) == .openAI(path))
             // A path that ends inside a longer one, or runs past it, is not it.
-            #expect(ProxyRoute(path: path.dropLast()) == nil && ProxyRoute(path: (path + "/")[...]) == nil, "\(path)")
+            #expect(Self.route(String(path.dropLast())) == nil && Self.route(path + "/") == nil, "\(path)")
         }
         for kind in ProxyRoute.facadeKinds {
-            #expect(ProxyRoute(path: "/v1/\(kind.rawValue)"[...]) == .facade(kind))
+            #expect(Self.route("/v1/\(kind.rawValue)") == .facade(kind))
         }
         // The same length as a route, one byte different, in case or in encoding.
         for path in ["/v1/LLM", "/v1/tt%73", "/V1/stt", "/v1/imagE", "/v2/llm", "", "/"] {
-            #expect(ProxyRoute(path: path[...]) == nil, "\(path)")
+            #expect(Self.route(path) == nil, "\(path)")
         }
-        // A route inside a longer target is found by its slice.
-        let target = "/v1/llm?x=/v1/tts"
-        #expect(ProxyRoute(path: ProxyRoute.split(target).path) == .facade(.llm))
-        #expect(ProxyRoute(path: target.dropFirst(10)) == .facade(.tts))
+        // A route inside a longer target is found by its path alone.
+        #expect(Self.route(target: "/v1/llm?x=/v1/tts") == .facade(.llm))
+        #expect(Self.route(target: "/v1/llm/v1/tts") == nil)
+    }
+
+    /// The route of a path, as the direct path finds it in a request's bytes.
+    private static func route(_ path: String) -> ProxyRoute? { withBytes(path) { ProxyRoute(path: $0) } }
+
+    private static func route(target: String) -> ProxyRoute? { withBytes(target) { ProxyRoute(path: ProxyRoute.split($0).path) } }
+
+    private static func withBytes<T>(_ text: String, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        Array(text.utf8).withUnsafeBytes(body)
     }
 
     @Test func aChunkSizeIsWrittenInLowercaseHex() {
