@@ -73,8 +73,8 @@ final class DirectExchange: UpstreamReceiver {
     private func send() {
         guard let lease, let target, let pool else { return }
         tries += 1
-        let outgoing = DirectWire.request(request, prefix: target.prefix, path: route.backendPath(in: lease.shared.config.paths), authority: target.authority, body: body,
-                                          allocator: context.channel.allocator)
+        let outgoing = DirectWire.request(request, prefix: target.prefix, path: route.backendPath(in: lease.shared.config.paths),
+                                          authority: target.authority, body: body, allocator: context.channel.allocator)
         pool.withConnection(to: target) { result in
             switch result {
             case .success(let connection):
