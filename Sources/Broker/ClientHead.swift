@@ -12,10 +12,10 @@ enum ClientHead {
     func withTarget<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
         switch self {
         case .read(let head):
-            head.bytes.withUnsafeReadableBytes { body(UnsafeRawBufferPointer(rebasing: $0[head.target])) }
+            return head.bytes.withUnsafeReadableBytes { body(UnsafeRawBufferPointer(rebasing: $0[head.target])) }
         case .decoded(let head):
-            head.uri.utf8.withContiguousStorageIfAvailable { body(UnsafeRawBufferPointer($0)) }
-                ?? Array(head.uri.utf8).withUnsafeBytes(body)
+            var uri = head.uri
+            return uri.withUTF8 { body(UnsafeRawBufferPointer($0)) }
         }
     }
 

@@ -183,11 +183,9 @@ final class DirectProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The route of a request the direct path may take: a `POST` to a proxied route, while the
     /// framework owes no answer on the connection, the server is not shutting down, and the
-    /// token (when one is set) is there; `nil` for one the framework takes. Only an origin-form
-    /// target names a route; any other form is the framework's to read.
+    /// token (when one is set) is there; `nil` for one the framework takes.
     private func directRoute(_ head: ClientHead) -> ProxyRoute? {
-        guard frameworkOwes == 0, !quiescing, head.isPost,
-              let route = head.withTarget({ ProxyRoute(path: ProxyRoute.split($0).path) }), allowed(head)
+        guard frameworkOwes == 0, !quiescing, head.isPost, let route = head.withTarget(ProxyRoute.init(target:)), allowed(head)
         else { return nil }
         return route
     }

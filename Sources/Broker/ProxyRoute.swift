@@ -51,6 +51,10 @@ enum ProxyRoute: Sendable, Hashable {
         return nil
     }
 
+    /// The route an origin-form target (a path, then perhaps a query) names; any other form
+    /// names none.
+    init?(target: UnsafeRawBufferPointer) { self.init(path: Self.split(target).path) }
+
     /// An origin-form request target split at its first `?`: the path, and the query with its
     /// `?` (empty when there is none).
     ///

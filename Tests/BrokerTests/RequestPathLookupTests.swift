@@ -71,7 +71,7 @@ struct RequestPathLookupTests {
     /// The route of a path, as the direct path finds it in a request's bytes.
     private static func route(_ path: String) -> ProxyRoute? { withBytes(path) { ProxyRoute(path: $0) } }
 
-    private static func route(target: String) -> ProxyRoute? { withBytes(target) { ProxyRoute(path: ProxyRoute.split($0).path) } }
+    private static func route(target: String) -> ProxyRoute? { withBytes(target) { ProxyRoute(target: $0) } }
 
     private static func withBytes<T>(_ text: String, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         Array(text.utf8).withUnsafeBytes(body)
