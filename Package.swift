@@ -55,12 +55,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                // The direct path's pipeline (BrokerHTTP1Channel): the HTTP/1 codecs, the framework's
-                // part types and the conversion between them, and the framework's channel pieces.
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                // The connection's handlers: HTTP/1.0 framing sits at NIO's HTTP/1 level, the rest
+                // at the framework's HTTPTypes level.
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -70,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "vramd",
             dependencies: [
-                "Broker", "VRAMConfig", "VRAMPolicy", "GGUF", "CGlobalExecutorHook",
+                "Broker", "VRAMConfig", "VRAMPolicy", "GGUF",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -80,17 +79,10 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .target(name: "CGlobalExecutorHook"),
         .executableTarget(
             name: "vramd-bench",
             dependencies: ["VRAMPolicy", "GGUF"],
             path: "Benchmarks/VRAMBench"
-        ),
-        // The proxy benchmark's floor: a byte relay on NIO (see its main.swift).
-        .executableTarget(
-            name: "vramd-relay",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
-            path: "Benchmarks/Relay"
         ),
         .testTarget(name: "VRAMPolicyTests", dependencies: ["VRAMPolicy"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
@@ -157,26 +149,6 @@ if Context.environment["VRAMD_FUZZ"] != nil {
     package.targets += ["ConfigFuzz", "RoutingFuzz"].map { name in
         .executableTarget(
             name: name, dependencies: ["FuzzSupport", "VRAMConfig", "VRAMPolicy"], path: "Fuzz/\(name)",
-            swiftSettings: instrument + [.unsafeFlags(["-parse-as-library"])],
-            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
-        )
-    }
-    // The request and answer targets judge Broker's internal readers with the test suite's
-    // oracles, so Broker is built for @testable import; its dependencies are left uninstrumented.
-    for target in package.targets where target.name == "Broker" {
-        target.swiftSettings = (target.swiftSettings ?? []) + instrument + [.unsafeFlags(["-enable-testing"])]
-    }
-    package.targets += ["RequestFuzz", "AnswerFuzz"].map { name in
-        .executableTarget(
-            name: name,
-            dependencies: [
-                "Broker",
-                "FuzzSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            path: "Fuzz/\(name)",
             swiftSettings: instrument + [.unsafeFlags(["-parse-as-library"])],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         )

@@ -58,6 +58,9 @@ extension ConfigReader {
             }
         case "loading_feedback": broker.loadingFeedback = bool(value, at: key) ?? false
         case "shutdown_grace": broker.shutdownGrace = duration(value, at: key) ?? broker.shutdownGrace
+        case "idle_timeout":
+            guard let timeout = duration(value, at: key) else { return }
+            if timeout > .zero { broker.idleTimeout = timeout } else { fail(key, value, "must be longer than 0s") }
         default: break
         }
     }

@@ -108,6 +108,9 @@ public struct BrokerSettings: Sendable, Hashable {
     public var audioProxy: AudioProxy?
     /// `loading_feedback`: streamed requests waiting for a load get SSE comments meanwhile.
     public var loadingFeedback = false
+    /// `idle_timeout`: a client connection that sends nothing this long, between requests or in
+    /// the middle of a request's head, is closed.
+    public var idleTimeout: Duration = .seconds(60)
     /// `shutdown_grace`: how long in-flight requests may finish after SIGTERM.
     public var shutdownGrace: Duration = .seconds(30)
     /// `policy.swap_quantum`: queued requests for a resident model served before it is swapped

@@ -5,7 +5,7 @@ import Yams
 extension Config {
     static let topLevelKeys = [
         "listen", "policy", "devices", "models", "queue", "auth", "routing", "max_body", "state_dir", "log_dir",
-        "hooks", "audio_proxy", "loading_feedback", "shutdown_grace",
+        "hooks", "audio_proxy", "loading_feedback", "shutdown_grace", "idle_timeout",
     ]
     static let policyKeys = ["upward_eviction", "min_residency", "swap_quantum"]
     static let deviceKeys = ["id", "kind", "capacity", "cushion", "index", "serialize"]

@@ -13,48 +13,27 @@ public enum RequestModel {
     }
 
     /// The `model` field, or `nil` when the body has none.
+    ///
+    /// The caller bounds the body's size (`max_body`) before it gets here.
     public static func find(in body: Data, contentType: String?) throws(Failure) -> String? {
-        try body.withUnsafeBytes { bytes in Result { () throws(Failure) in try find(in: bytes, contentType: contentType) } }.get()
-    }
-
-    /// The same, over bytes in place (a request body as the HTTP layer holds it), which are
-    /// copied only for a multipart form or when ``JSONModelScan`` is not sure.
-    public static func find(in body: UnsafeRawBufferPointer, contentType: String?) throws(Failure) -> String? {
         if let contentType, contentType.lowercased().hasPrefix("multipart/form-data") {
-            return multipartField("model", in: Data(body), contentType: contentType)
+            return multipartField("model", in: body, contentType: contentType)
         }
         if body.isEmpty { return nil }
-        switch JSONModelScan.scan(body) {
-        case .model(let name): return name
-        case .noModel: return nil
-        case .unsure: return try parseWhole(Data(body))
+        do {
+            return try JSONDecoder().decode(ModelField.self, from: body).model
+        } catch let DecodingError.typeMismatch(_, context) where context.codingPath.isEmpty {
+            throw .notAnObject
+        } catch DecodingError.typeMismatch {
+            throw .modelNotAString
+        } catch {
+            throw .notJSON
         }
     }
 
-    /// What ``parseWhole(_:)`` says, as a ``JSONModelScan/Outcome``; `nil` when it refuses the
-    /// body. The tests and the routing fuzz target hold the scan to it.
-    public static func reference(_ body: Data) -> JSONModelScan.Outcome? {
-        do {
-            guard let name = try parseWhole(body) else { return .noModel }
-            return .model(name)
-        } catch {
-            return nil
-        }
-    }
-
-    /// The `model` field as `JSONSerialization` reads it, which builds the whole document: the
-    /// verdict (and the error) where the scan is not sure, and its reference in the tests.
-    public static func parseWhole(_ body: Data) throws(Failure) -> String? {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
-        } catch {
-            throw Failure.notJSON
-        }
-        guard let dictionary = object as? [String: Any] else { throw Failure.notAnObject }
-        guard let model = dictionary["model"] else { return nil }
-        guard let name = model as? String else { throw Failure.modelNotAString }
-        return name
+    /// The one field routing needs; any other field is left alone, whatever its type.
+    private struct ModelField: Decodable {
+        let model: String?
     }
 
     /// The value of a plain (non-file) field of a multipart form.

@@ -37,10 +37,7 @@ extension VRAMD {
                 return handler
             }
             let logger = Logger(label: "vramd")
-            logger.info("starting", metadata: [
-                "config": "\(loaded.file)",
-                "tasks_run_on": EventLoopExecutor.installed.load(ordering: .relaxed) ? "event_loops" : "swift_pool",
-            ])
+            logger.info("starting", metadata: ["config": "\(loaded.file)"])
             let server: BrokerServer
             do {
                 server = try await BrokerServer.make(config: loaded, logger: logger)

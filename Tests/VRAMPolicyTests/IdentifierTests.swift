@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VRAMPolicy
 
-/// Model and device IDs keep their name's hash; they must still behave as the name does as a key.
+/// Model and device IDs behave as their names do as keys.
 struct IdentifierTests {
     @Test func aModelIDIsTheSameKeyAsAnyEqualName() throws {
         // Equal as Swift compares strings (canonically equivalent), different as bytes.

@@ -158,6 +158,7 @@ class Handler(JSONHandler):
                     "id": "chatcmpl-" + tag, "object": "chat.completion", "model": model, "served_by": args.name,
                     "pid": os.getpid(), "port": server.server_address[1], "tag": tag,
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok " + tag}}],
+                    "headers": {name.lower(): value for name, value in self.headers.items()},
                 })
         finally:
             with lock:

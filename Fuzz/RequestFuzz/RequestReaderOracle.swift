@@ -1,1 +1,0 @@
-../../Tests/BrokerTests/Harness/RequestReaderOracle.swift

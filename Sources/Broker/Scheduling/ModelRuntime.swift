@@ -1,0 +1,48 @@
+import Backends
+import VRAMConfig
+import VRAMPolicy
+
+/// Where a model is in its life, as `/v1/models` and `/v1/status` report it.
+public enum ModelState: String, Sendable, Codable {
+    case unloaded, loading, ready, unloading, failed
+}
+
+/// Why a model is loaded: a request asked for it, an admin call, or `preload: true` at start-up.
+public enum LoadReason: String, Sendable {
+    case request, admin, preload
+}
+
+/// What the scheduler knows about one configured model beyond the ledger.
+struct ModelRuntime: Sendable {
+    var config: ModelConfig
+    var backend: (any Backend)?
+    var state = ModelState.unloaded
+    var endpoint: String?
+    var device: DeviceID?
+    var pid: Int32?
+    var loadTask: Task<Void, any Error>?
+    /// Why the running load was started, for its log line and event.
+    var loadReason = LoadReason.request
+    /// Requests waiting for this model (to load, or for a concurrency slot).
+    var pending = RequestQueue()
+    var inFlight = 0
+    var lastError: String?
+    var loadCount = 0
+    var lastLoadDuration: Duration?
+    var lastUsed: ContinuousClock.Instant?
+    var footprint: Int64
+    var footprintSource: FootprintSource
+    /// The config changed while it was resident: unloaded once idle, reloaded on next use.
+    var stale = false
+    /// Where it stands against loads that want it out (the swap quantum).
+    var standing = SwapQuantum.Standing()
+    /// Consecutive failed health checks while idle; two mark it failed.
+    var healthFailures = 0
+
+    init(config: ModelConfig, backend: (any Backend)?, footprint: Int64, source: FootprintSource) {
+        self.config = config
+        self.backend = backend
+        self.footprint = footprint
+        self.footprintSource = source
+    }
+}
