@@ -147,7 +147,12 @@ public actor Scheduler {
             case .unloaded, .failed:
                 if let load = joinedLoad {
                     joinedLoad = nil
-                    try await load.value  // throws the failure; after a success, the model went since
+                    do {
+                        try await load.value  // throws the failure; after a success, the model went since
+                    } catch let error as BrokerError where error.code == "queue_timeout" {
+                        // The load gave up at the deadline of the request that started it, which
+                        // is not this request's: it starts a load of its own.
+                    }
                     continue
                 }
                 try Task.checkCancellation()  // a load is never started for a client that left
