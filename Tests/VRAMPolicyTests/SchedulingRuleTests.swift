@@ -122,3 +122,14 @@ struct SchedulingRuleTests {
         #expect(slots.isFree("gpu0"), "a device no longer serialized")
     }
 }
+
+/// What a node tells a router it could still take without evicting anything.
+struct FitCountTests {
+    @Test func theSmallestModelsArePackedFirst() {
+        #expect(FitCount.additional(sizes: [], free: [8 * GB]) == 0)
+        #expect(FitCount.additional(sizes: [5 * GB, 1 * GB, 2 * GB], free: [4 * GB]) == 2)
+        #expect(FitCount.additional(sizes: [3 * GB, 3 * GB, 3 * GB], free: [4 * GB, 4 * GB]) == 2)
+        #expect(FitCount.additional(sizes: [3 * GB], free: []) == 0)
+        #expect(FitCount.additional(sizes: [1 * GB, 1 * GB], free: [-1, 2 * GB]) == 2)
+    }
+}

@@ -8,13 +8,20 @@ import VRAMConfig
 /// brought up to date from a ``StatusReport`` at each scrape: the scheduler's counters are the
 /// one source of truth, and a counter here only ever grows by what they grew by since the last
 /// scrape. `vramd serve` bootstraps swift-metrics with this same registry, so libraries that
-/// report through swift-metrics (`HTTPMetricsMiddleware`) land in the same `/metrics`.
+/// report through swift-metrics (Hummingbird's `MetricsMiddleware`) land in the same `/metrics`.
 public final class BrokerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let queueWait: DurationHistogram
     /// Counter values already exported, by series (name and labels); and the model gauges made,
     /// so those of removed models can be dropped.
-    private let exported = Mutex<(counters: [String: Int], modelGauges: [String: [Gauge]])>(([:], [:]))
+    private let exported = Mutex(Exported())
+
+    private struct Exported {
+        var counters: [String: Int] = [:]
+        var modelGauges: [String: [Gauge]] = [:]
+        /// The one residency series, what it says, and since when.
+        var residency: (gauge: Gauge, value: Residency, since: Double)?
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -40,7 +47,7 @@ public final class BrokerMetrics: Sendable {
         }
     }
 
-    private func update(from report: StatusReport, exported: inout (counters: [String: Int], modelGauges: [String: [Gauge]])) {
+    private func update(from report: StatusReport, exported: inout Exported) {
         for device in report.devices {
             var states: [(String, Int64?)] = [("total", device.total), ("free", device.free), ("capacity", device.capacity)]
             states += [("cushion", device.cushion), ("foreign", device.foreign), ("resident", device.resident)]
@@ -75,6 +82,7 @@ public final class BrokerMetrics: Sendable {
             exported.modelGauges[model] = nil
         }
         registry.makeGauge(descriptor: MetricNames.queueWaiting).set(Int64(report.queue.waiting))
+        updateClusterGauges(report, &exported)
 
         let stats = report.scheduler
         advance(MetricNames.requests, [], to: stats.requests, &exported.counters)
@@ -88,6 +96,21 @@ public final class BrokerMetrics: Sendable {
         for (rule, count) in stats.evictions {
             advance(MetricNames.evictions, [("rule", rule)], to: count, &exported.counters)
         }
+    }
+
+    /// The Gateway API Inference Extension's model-server protocol. The residency series is
+    /// replaced, never added to, when what it says changes: a router takes the newest of several.
+    private func updateClusterGauges(_ report: StatusReport, _ exported: inout Exported) {
+        registry.makeGauge(descriptor: MetricNames.requestsQueued).set(Int64(report.queue.waiting))
+        registry.makeGauge(descriptor: MetricNames.requestsRunning).set(Int64(report.models.reduce(0) { $0 + $1.inFlight }))
+        registry.makeGauge(descriptor: MetricNames.memoryUsedRatio).set(Residency.usedRatio(report))
+        registry.makeGauge(descriptor: MetricNames.memoryLoadable).set(report.devices.map(\.freeForPlanning).max() ?? 0)
+        let residency = Residency(report)
+        guard exported.residency?.value != residency else { return }
+        if let old = exported.residency { registry.unregisterGauge(old.gauge) }
+        let gauge = registry.makeGauge(descriptor: MetricNames.modelResidency, labels: residency.labels)
+        gauge.set(report.generatedAt)
+        exported.residency = (gauge, residency, report.generatedAt)
     }
 
     /// Adds to a counter what the scheduler's count grew by since the last scrape.

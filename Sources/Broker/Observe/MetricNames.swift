@@ -21,6 +21,21 @@ enum MetricNames {
     static var modelQueued: MetricNameDescriptor { name("model_queued", unit: "requests", "Requests waiting for a model.") }
     static var queueWaiting: MetricNameDescriptor { name("queue_waiting", unit: "requests", "Requests waiting for any model.") }
 
+    // The model-server protocol of the Gateway API Inference Extension (docs/cluster.md).
+    static var requestsQueued: MetricNameDescriptor {
+        name("requests_queued", unit: "", "Requests waiting, for a slot or for their model's load.")
+    }
+    static var requestsRunning: MetricNameDescriptor { name("requests_running", unit: "", "Requests being served.") }
+    static var memoryUsedRatio: MetricNameDescriptor {
+        name("memory_used_ratio", unit: "", "Memory in use across the node's devices, 0 to 1, of what vramd may plan with.")
+    }
+    static var memoryLoadable: MetricNameDescriptor {
+        name("memory_loadable", unit: "bytes", "The most a load could get on one device without evicting anything.")
+    }
+    static var modelResidency: MetricNameDescriptor {
+        name("model_residency", unit: "", "One series: resident models (running_lora_adapters), loading or queued ones (waiting_lora_adapters) and max_lora (resident + loading + how many more fit without evicting); its value is the Unix time of its last change.")
+    }
+
     // Counters, brought up to the scheduler's own counts at each scrape.
     static var requests: MetricNameDescriptor { name("requests", unit: "total", "Requests that asked the scheduler for a model.") }
     static var loads: MetricNameDescriptor { name("loads", unit: "total", "Models loaded.") }
