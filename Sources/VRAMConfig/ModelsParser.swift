@@ -5,6 +5,8 @@ extension ConfigReader {
     mutating func models(_ node: Node, devices: [DeviceConfig], configDirectory: String) -> [ModelConfig] {
         var models: [ModelConfig] = []
         for (name, value) in mapping(node, at: "models", allowed: []) ?? [] {
+            // Routers read the resident models as a comma-separated list (docs/cluster.md).
+            if name.contains(",") { fail("models.\(name)", value, "a model name cannot contain a comma") }
             if let model = model(ModelID(name), value, at: "models.\(name)", configDirectory: configDirectory) { models.append(model) }
         }
         return models
@@ -34,7 +36,9 @@ extension ConfigReader {
             case "exclusive_group": group = optionalString(value, at: keyPath) ?? nil
             case "max_concurrency": maxConcurrency = int(value, at: keyPath, range: 1...4096) ?? maxConcurrency
             case "device": device = (optionalString(value, at: keyPath) ?? nil).map { DeviceID($0) }
-            case "aliases": aliases = stringList(value, at: keyPath) ?? []
+            case "aliases":
+                aliases = stringList(value, at: keyPath) ?? []
+                for alias in aliases where alias.contains(",") { fail(keyPath, value, "an alias cannot contain a comma: '\(alias)'") }
             case "backend": backend = self.backend(value, at: keyPath, configDirectory: configDirectory)
             case "paths":
                 for (kind, pathNode) in mapping(value, at: keyPath, allowed: []) ?? [] {

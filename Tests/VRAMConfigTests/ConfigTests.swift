@@ -111,6 +111,9 @@ import VRAMPolicy
         ("models:\n  a:\n    memory: {context: 4096}\n", "models.a.memory.gguf", "missing"),
         ("models:\n  a:\n    memory: {gguf: a.gguf, kv_type: q9}\n", "models.a.memory.kv_type", "is not one of"),
         ("models: [a, b]\n", "models", "expected a mapping"),
+        ("models:\n  \"a,b\":\n    memory: 1GiB\n", "models.a,b", "cannot contain a comma"),
+        ("models:\n  a:\n    memory: 1GiB\n    aliases: [\"x,y\"]\n", "models.a.aliases", "cannot contain a comma"),
+        ("idle_timeout: 0s\n", "idle_timeout", "longer than 0s"),
     ])
     func brokenConfigsNameFileKeyAndProblem(yaml: String, path: String, message: String) throws {
         let errors = try #require(throws: ConfigErrors.self) { try Config.parse(yaml: yaml, file: "/etc/vramd.yaml") }

@@ -80,7 +80,9 @@ struct Routes: Sendable {
         let models = await scheduler.models()
         let data = models.map { model -> [String: Any] in
             var entry: [String: Any] = ["id": model.id, "object": "model", "owned_by": "vramd", "created": 0,
-                                        "kind": model.kind, "state": model.state.rawValue, "aliases": model.aliases]
+                                        "kind": model.kind, "state": model.state.rawValue, "aliases": model.aliases,
+                                        // For routers that send a request where its model is loaded already.
+                                        "resident": model.state == .ready]
             entry["device"] = model.device ?? NSNull()
             return entry
         }
