@@ -17,16 +17,21 @@ public struct Config: Sendable {
     public var broker = BrokerSettings()
 
     /// The folder relative paths in the config are resolved against: the config file's own.
-    public var baseDirectory: String {
+    public var baseDirectory: String { Self.baseDirectory(of: file) }
+
+    static func baseDirectory(of file: String) -> String {
         guard let slash = file.lastIndex(of: "/") else { return "." }
         return slash == file.startIndex ? "/" : String(file[..<slash])
     }
 
     /// `path` as written in the config, made absolute against ``baseDirectory``.
-    public func resolvePath(_ path: String) -> String {
+    public func resolvePath(_ path: String) -> String { Self.resolvePath(path, inConfigFile: file) }
+
+    /// `path` as written in the config file `file`, made absolute against its folder.
+    public static func resolvePath(_ path: String, inConfigFile file: String) -> String {
         if path.hasPrefix("/") { return path }
         if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] { return home + path.dropFirst(1) }
-        return baseDirectory + "/" + path
+        return baseDirectory(of: file) + "/" + path
     }
 
     /// The model a name or alias refers to.

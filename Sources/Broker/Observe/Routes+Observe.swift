@@ -7,9 +7,14 @@ extension Routes {
     /// The routes people watch the broker through: the page, `/v1/status`, `/metrics`, the event
     /// stream and a process backend's output.
     func addObservability(to router: Router<BrokerRequestContext>) {
-        router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html)))
+        router.get("/") { request, _ in
+            // Browsers get the page; Ollama's clients probe the same path for liveness.
+            guard request.headers[.accept]?.contains("text/html") == true else {
+                return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: "Ollama is running")))
+            }
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html)))
         }
         router.get("/v1/status") { _, _ in
             let report = await scheduler.statusReport()

@@ -166,6 +166,26 @@ extension Scheduler {
         }
     }
 
+    /// Sets how long `name` stays loaded once idle, from a request that says so (Ollama's
+    /// `keep_alive`); it holds until another request or a config reload changes it.
+    public func setKeepAlive(_ name: String, _ keepAlive: KeepAlive) throws {
+        let id = try resolve(name)
+        guard var spec = ledger.model(id), spec.keepAlive != keepAlive else { return }
+        spec.keepAlive = keepAlive
+        ledger.register(spec)
+        runtimes[id]?.config.keepAlive = keepAlive
+    }
+
+    /// A model's config, by its name or an alias.
+    public func modelConfig(_ name: String) throws -> ModelConfig {
+        let id = try resolve(name)
+        guard let model = runtimes[id]?.config else { throw BrokerError.modelNotFound(name, suggestion: nil) }
+        return model
+    }
+
+    /// Every configured model, in config order.
+    public var configuredModels: [ModelConfig] { config.models }
+
     public var statistics: SchedulerStats { stats }
     public var currentLedger: Ledger { ledger }
 

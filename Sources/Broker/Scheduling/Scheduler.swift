@@ -205,6 +205,8 @@ public actor Scheduler {
 
     func resolve(_ name: String) throws -> ModelID {
         if let id = config.model(named: name)?.id { return id }
+        // Ollama's clients name the default tag of a model explicitly.
+        if name.hasSuffix(":latest"), let id = config.model(named: String(name.dropLast(7)))?.id { return id }
         let names = config.models.map(\.id.rawValue) + config.models.flatMap(\.aliases)
         throw BrokerError.modelNotFound(name, suggestion: Suggestion.closest(to: name, in: names))
     }

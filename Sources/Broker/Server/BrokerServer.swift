@@ -94,6 +94,8 @@ public struct BrokerServer: Sendable {
         if case .token(let token) = settings.auth { router.middlewares.add(AuthMiddleware(token: token)) }
         Routes(scheduler: scheduler, proxy: Proxy(), settings: settings, reload: { try await self.reload() })
             .add(to: router)
+        let configFile = configPath
+        OllamaRoutes(scheduler: scheduler, resolvePath: { Config.resolvePath($0, inConfigFile: configFile) }).add(to: router)
         return router
     }
 
