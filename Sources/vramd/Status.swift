@@ -53,6 +53,9 @@ extension VRAMD {
             } catch let failure as StatusClient.Failure {
                 printError("vramd status: \(failure)")
                 throw ExitCode(1)
+            } catch let error as StatusClient.Unreachable {
+                printError("vramd status: \(error)")
+                throw DaemonExit.notRunning
             }
         }
 
