@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,7 +28,8 @@ final class OutputLog: Sendable {
             fd = -1
             return
         }
-        mkdir(directory, 0o755)
+        // With its parents: the state directory itself may not exist before the first load.
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let safeName = String(model.map { $0 == "/" || $0 == "\0" ? "_" : $0 })
         let path = "\(directory)/\(safeName).log"
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
