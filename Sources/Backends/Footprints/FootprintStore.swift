@@ -69,12 +69,19 @@ public actor FootprintStore {
 
     /// What to plan a load with: the larger of `declared` and the remembered measurement.
     public func plannedSize(for key: FootprintKey, declared: UInt64) async -> UInt64 {
-        max(declared, await loaded()[key]?.bytes ?? 0)
+        max(declared, await measured(for: key) ?? 0)
+    }
+
+    /// The largest footprint measured for `key`, if it was ever measured.
+    public func measured(for key: FootprintKey) async -> UInt64? {
+        await loaded()[key]?.bytes
     }
 
     /// Remembers a measurement, keeping the larger of it and what was already remembered, and
     /// writes the file. A failed write is logged; the measurement stays in memory.
     public func record(_ bytes: UInt64, for key: FootprintKey, at date: Date = Date()) async {
+        // Nothing measured (a device that cannot see the process) is no measurement.
+        guard bytes > 0 else { return }
         var entries = await loaded()
         if let known = entries[key], known.bytes >= bytes { return }
         entries[key] = Measurement(bytes: bytes, measuredAt: date)

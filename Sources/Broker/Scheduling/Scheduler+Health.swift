@@ -33,6 +33,21 @@ extension Scheduler {
         }
     }
 
+    /// Measures what each loaded model's processes hold now: a server's memory grows as it
+    /// serves (KV pages touched, buffers sized by the requests), and the peak is what later
+    /// plans must count on, now and after a restart.
+    public func remeasureFootprints() async {
+        for (id, runtime) in runtimes where runtime.state == .ready {
+            guard let backend = runtime.backend,
+                  let measured = (try? await backend.measuredFootprint()).flatMap({ $0 }).map({ Int64(clamping: $0) }),
+                  let current = runtimes[id], current.state == .ready, measured > current.footprint else { continue }
+            runtimes[id]?.footprint = measured
+            runtimes[id]?.footprintSource = .measured
+            try? ledger.updateFootprint(id, bytes: measured)
+            await footprints?.record(UInt64(measured), for: current.config.footprintKey)
+        }
+    }
+
     func watchExits(_ id: ModelID, _ backend: any Backend) {
         guard exitWatchers[id] == nil else { return }
         exitWatchers[id] = Task {

@@ -35,7 +35,7 @@ extension Scheduler {
         do {
             let report = try await backend.unload()
             if let peak = report.peakFootprint, let config = runtimes[id]?.config {
-                await footprints?.record(peak, for: footprintKey(config))
+                await footprints?.record(peak, for: config.footprintKey)
             }
             if !report.memoryReturned { logger.warning("memory not returned in time", metadata: ["model": "\(id)"]) }
         } catch {

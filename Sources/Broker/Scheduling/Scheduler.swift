@@ -336,13 +336,13 @@ public actor Scheduler {
             runtime.standing.loaded()
             runtime.lastError = nil
             runtime.lastLoadDuration = started.duration(to: clock.now)
-            if let measured = loaded.footprint.map({ Int64(clamping: $0) }) {
-                // What it really occupies, but never less than planned: a server's memory grows
-                // as it serves (KV pages are touched on use).
-                runtime.footprint = max(runtime.footprint, measured)
-                runtime.footprintSource = measured >= runtime.footprint ? .measured : runtime.footprintSource
-                try? ledger.updateFootprint(id, bytes: runtime.footprint)
-                await footprints?.record(UInt64(measured), for: footprintKey(runtime.config))
+            if let measured = loaded.footprint.map({ Int64(clamping: $0) }), measured > 0 {
+                // What its processes really hold replaces the first guess; as it serves, the
+                // peak is measured again (``remeasureFootprints()``).
+                runtime.footprint = measured
+                runtime.footprintSource = .measured
+                try? ledger.updateFootprint(id, bytes: measured)
+                await footprints?.record(UInt64(measured), for: runtime.config.footprintKey)
             }
             runtimes[id] = runtime
             stats.loads += 1
@@ -367,13 +367,5 @@ public actor Scheduler {
         runtimes[id]?.lastError = message
         runtimes[id]?.endpoint = nil
         observer.publish(.failed(id, message))
-    }
-
-    func footprintKey(_ model: ModelConfig) -> FootprintKey {
-        if case .gguf(let spec) = model.memory {
-            let context: Int? = if case .tokens(let n) = spec.context { n } else { nil }
-            return FootprintKey(model: model.id, file: spec.path, contextLength: context, parallel: spec.parallel, kvType: spec.kvType)
-        }
-        return FootprintKey(model: model.id, variant: "declared")
     }
 }

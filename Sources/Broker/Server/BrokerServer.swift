@@ -50,16 +50,16 @@ public struct BrokerServer: Sendable {
             case nil: nil
             }
         }
-        var planned: [ModelID: UInt64] = [:]
+        // A model measured before is planned with what it really held; the declared or estimated
+        // figure is only the first guess.
+        var measured: [ModelID: UInt64] = [:]
         for model in config.models {
-            let footprint = try Self.footprint(model, in: config)
-            let key = FootprintKey(model: model.id, variant: "declared")
-            planned[model.id] = await footprints.plannedSize(for: model.footprintKey ?? key, declared: UInt64(footprint.bytes))
+            measured[model.id] = await footprints.measured(for: model.footprintKey)
         }
         let scheduler = try Scheduler(config: config, probes: probes, footprints: footprints, footprint: { model in
+            if let bytes = measured[model.id] { return (Int64(clamping: bytes), .measured) }
             let resolved = try Self.footprint(model, in: config)
-            let remembered = planned[model.id].map { Int64(clamping: $0) } ?? resolved.bytes
-            return remembered > resolved.bytes ? (remembered, .measured) : (resolved.bytes, resolved.source)
+            return (resolved.bytes, resolved.source)
         }, backendFactory: factory, logger: logger)
         await scheduler.refreshDevices()
         return BrokerServer(scheduler: scheduler, configPath: config.file, logger: logger)
@@ -116,9 +116,10 @@ public struct BrokerServer: Sendable {
 }
 
 extension ModelConfig {
-    /// The key measured footprints are remembered under.
-    var footprintKey: FootprintKey? {
-        guard case .gguf(let spec) = memory else { return nil }
+    /// The key measured footprints are remembered under: what shapes the memory of a model
+    /// estimated from its GGUF file, else its name alone.
+    var footprintKey: FootprintKey {
+        guard case .gguf(let spec) = memory else { return FootprintKey(model: id, variant: "declared") }
         let context: Int? = if case .tokens(let n) = spec.context { n } else { nil }
         return FootprintKey(model: id, file: spec.path, contextLength: context, parallel: spec.parallel, kvType: spec.kvType)
     }
@@ -139,7 +140,10 @@ struct SchedulerService: Service {
                 tick += 1
                 await scheduler.reapExpired()
                 await scheduler.refreshDevices()
-                if tick % 5 == 0 { await scheduler.probeHealth() }
+                if tick % 5 == 0 {
+                    await scheduler.probeHealth()
+                    await scheduler.remeasureFootprints()
+                }
             }
         }
         logger.info("stopping: unloading every model vramd loaded")
