@@ -56,15 +56,14 @@ def vramd_config(backend_url):
     }
 
 
-def write_nginx_conf(nginx_dir, port, backend_port, one_process=False):
+def write_nginx_conf(nginx_dir, port, backend_port):
     """nginx as a plain reverse proxy with upstream keep-alive and buffering off; returns the
-    config's path. `one_process` runs it without a master, as one process a tool can follow."""
+    config's path."""
     os.makedirs(nginx_dir, exist_ok=True)
     path = os.path.join(nginx_dir, "nginx.conf")
     with open(path, "w") as f:
         f.write(f"""worker_processes 1;
 daemon off;
-{"master_process off;" if one_process else ""}
 pid {nginx_dir}/nginx.pid;
 error_log {nginx_dir}/error.log warn;
 events {{ worker_connections 4096; }}
@@ -102,13 +101,3 @@ def bodies():
                for i in range(50)]
     return [("JSON", {"model": "fast", "messages": []}), ("SSE", {"model": "fast", "stream": True, "messages": []}),
             ("JSON, 34 KB request", {"model": "fast", "messages": history})]
-
-
-def raw_utf8_body():
-    """A chat history of about 34 KB in Chinese, sent as raw UTF-8, as most clients send text in
-    other scripts (JavaScript's `JSON.stringify` escapes none of it; Python's `json` escapes all
-    of it unless told not to): a proxy that checks the body reads it a scalar at a time."""
-    text = "我们在一台机器上运行多个模型，它们不能同时装入显存。"
-    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"Turn {i}: " + text * 8}
-               for i in range(50)]
-    return "JSON, 34 KB request in raw UTF-8", {"model": "fast", "messages": history}
