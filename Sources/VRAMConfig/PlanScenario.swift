@@ -7,6 +7,9 @@ public struct PlanScenario: Sendable {
     /// Resident models from least to most recently used, each with an optional device.
     public var residents: [(model: ModelID, device: DeviceID?)] = []
     public var busy: Set<ModelID> = []
+    /// Models other requests compete for (``ResidentModel/contended``): only these are kept by
+    /// the minimum residency.
+    public var contended: Set<ModelID> = []
     public var loadedAgo: [ModelID: Duration] = [:]
     public var foreign: [DeviceID: Int64] = [:]
     /// Capacities for devices whose config gives none (host and nvidia devices).
@@ -63,6 +66,10 @@ public struct PlanScenario: Sendable {
         for model in busy {
             guard ledger.resident(model) != nil else { throw PlanScenarioError("--busy names '\(model)', which is not resident") }
             try ledger.beginRequest(model, at: ledger.resident(model)!.lastUsed)
+        }
+        for model in contended {
+            guard ledger.resident(model) != nil else { throw PlanScenarioError("--contended names '\(model)', which is not resident") }
+            try ledger.markContended(model)
         }
         for model in loadedAgo.keys where ledger.resident(model) == nil {
             throw PlanScenarioError("--loaded-ago names '\(model)', which is not resident")

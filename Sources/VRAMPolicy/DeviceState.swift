@@ -115,6 +115,7 @@ struct ResidencyFacts: Sendable {
     var qos: QoS
     var pinned: Bool
     var inFlight: Int
+    var contended: Bool
     var loadedAt: Instant
     var lastUsed: Instant
     var bytes: Int64
@@ -127,6 +128,7 @@ struct ResidencyFacts: Sendable {
         qos = resident.qos
         pinned = resident.pinned
         inFlight = resident.inFlight
+        contended = resident.contended
         loadedAt = resident.loadedAt
         lastUsed = resident.lastUsed
         bytes = resident.bytes

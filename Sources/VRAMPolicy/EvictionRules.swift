@@ -5,7 +5,7 @@ enum Protection: Sendable, Hashable {
     /// Never, for this request: pinned, guaranteed, in the target's `coexists_with`, or a higher
     /// tier under `upward_eviction: never`.
     case permanent(rule: String)
-    /// Not yet: requests in flight or inside the minimum residency.
+    /// Not yet: requests in flight, or contended and inside the minimum residency.
     case temporary(Blocker.Reason)
 }
 
@@ -20,7 +20,7 @@ extension Ledger {
         }
         if resident.inFlight > 0 { return .temporary(.busy(inFlight: resident.inFlight)) }
         let age = now.since(resident.loadedAt)
-        if age < options.minResidency && !(target.priority > resident.priority) {
+        if resident.contended && age < options.minResidency && !(target.priority > resident.priority) {
             return .temporary(.minResidency(remaining: options.minResidency - age))
         }
         return nil

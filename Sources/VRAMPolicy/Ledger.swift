@@ -22,6 +22,10 @@ public struct ResidentModel: Sendable, Hashable {
     public var lastUsed: Instant
     /// Requests currently being served; a model with any is never evicted.
     public var inFlight: Int
+    /// Requests for it have overlapped with a load of another model that wants its memory: only
+    /// then does ``PolicyOptions/minResidency`` keep it, so a lone client that alternates
+    /// between models never waits for it.
+    public var contended = false
 
     // Copied from the model's spec whenever it changes, so planning over thousands of residents
     // never looks a model up by name.
@@ -193,6 +197,11 @@ public struct Ledger: Sendable {
             $0.inFlight += 1
             $0.lastUsed = max($0.lastUsed, now)
         }
+    }
+
+    /// Marks a resident model contended (see ``ResidentModel/contended``) until it is unloaded.
+    public mutating func markContended(_ model: ModelID) throws {
+        try updateResident(model) { $0.contended = true }
     }
 
     public mutating func endRequest(_ model: ModelID, at now: Instant) throws {

@@ -19,6 +19,9 @@ extension VRAMD {
         @Option(help: "Models with requests in flight: a,b.")
         var busy: String = ""
 
+        @Option(help: "Models whose requests compete with other models' (only these are kept by min_residency): a,b.")
+        var contended: String = ""
+
         @Option(help: "The model to load.")
         var load: String
 
@@ -54,6 +57,7 @@ extension VRAMD {
             var scenario = PlanScenario(config: loaded)
             scenario.residents = resident.isEmpty ? [] : PlanScenario.parseResidents(resident)
             scenario.busy = Set(busy.split(separator: ",").map { ModelID(String($0)) })
+            scenario.contended = Set(contended.split(separator: ",").map { ModelID(String($0)) })
             for item in loadedAgo { if let (id, ago) = Self.pair(item, DurationText.parse) { scenario.loadedAgo[ModelID(id)] = ago } }
             for item in foreign { if let (id, bytes) = Self.pair(item, ByteSize.parse) { scenario.foreign[DeviceID(id)] = bytes } }
             for item in capacity { if let (id, bytes) = Self.pair(item, ByteSize.parse) { scenario.capacities[DeviceID(id)] = bytes } }

@@ -54,6 +54,7 @@ import Testing
             try? ledger.markLoaded(spec.id, on: device, at: loadedAt)
             try? ledger.touch(spec.id, at: loadedAt.advanced(by: .seconds(Int64.random(in: 0...30, using: &rng))))
             if Int.random(in: 0..<4, using: &rng) == 0 { try? ledger.beginRequest(spec.id, at: loadedAt) }
+            if Bool.random(using: &rng) { try? ledger.markContended(spec.id) }
         }
         return World(ledger: ledger, now: now)
     }
@@ -66,7 +67,9 @@ import Testing
         if resident.inFlight > 0 { return false }
         let rank = spec.qos == .bestEffort ? -1 : spec.priority
         if rank > target.priority && ledger.options.upwardEviction == .never { return false }
-        if world.now.since(resident.loadedAt) < ledger.options.minResidency && target.priority <= spec.priority { return false }
+        if resident.contended && world.now.since(resident.loadedAt) < ledger.options.minResidency && target.priority <= spec.priority {
+            return false
+        }
         return true
     }
 
@@ -137,7 +140,7 @@ import Testing
                     switch blocker.reason {
                     case .busy(let n): #expect(n == resident.inFlight && n > 0)
                     case .minResidency(let remaining):
-                        #expect(remaining > .zero && world.now.since(resident.loadedAt) + remaining == ledger.options.minResidency)
+                        #expect(resident.contended && remaining > .zero && world.now.since(resident.loadedAt) + remaining == ledger.options.minResidency)
                     }
                 }
             case .reject(let rejection):

@@ -159,12 +159,15 @@ import Testing
 
     // MARK: Min residency
 
-    @Test func justLoadedModelIsSafeFromItsOwnTier() throws {
+    @Test func justLoadedModelIsSafeFromItsOwnTierOnlyWhenContended() throws {
         var s = Scenario(capacity: 8 * GB, models: [
             ModelSpec(id: "llm-a", kind: .llm, memory: 6 * GB),
             ModelSpec(id: "llm-b", kind: .llm, memory: 6 * GB),
         ], options: PolicyOptions(minResidency: .seconds(5)))
         try s.load("llm-a")
+        // Nobody else wants llm-a: a lone client alternating between models never waits.
+        #expect(s.ledger.plan(load: "llm-b", at: s.now.advanced(by: .seconds(2))).loadPlan?.evictions.map(\.model) == ["llm-a"])
+        try s.ledger.markContended("llm-a")
         let wait = try #require(s.ledger.plan(load: "llm-b", at: s.now.advanced(by: .seconds(2))).waitPlan)
         #expect(wait.waitingFor.first?.reason == .minResidency(remaining: .seconds(3)))
         #expect(s.ledger.plan(load: "llm-b", at: s.now.advanced(by: .seconds(5))).loadPlan != nil)
@@ -176,6 +179,7 @@ import Testing
             ModelSpec(id: "asr", kind: .stt, memory: 6 * GB),
         ])
         try s.load("llm")
+        try s.ledger.markContended("llm")
         let plan = try #require(s.ledger.plan(load: "asr", at: s.now).loadPlan)
         #expect(plan.evictions.map(\.model) == ["llm"])
     }

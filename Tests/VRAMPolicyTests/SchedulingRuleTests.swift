@@ -133,3 +133,57 @@ struct FitCountTests {
         #expect(FitCount.additional(sizes: [1 * GB, 1 * GB], free: [-1, 2 * GB]) == 2)
     }
 }
+
+/// The minimum residency holds only for a model whose requests overlap with another model's
+/// load: scripted arrivals of a lone client alternating, and of two clients competing.
+struct ContentionTests {
+    @Test func aLoneClientAlternatingNeverContends() throws {
+        var s = Scenario(capacity: 8 * GB, models: [
+            ModelSpec(id: "a", kind: .llm, memory: 6 * GB), ModelSpec(id: "b", kind: .llm, memory: 6 * GB),
+        ], options: PolicyOptions(minResidency: .seconds(5)))
+        let contention = Contention()
+        // a, b, a, b, one second apart: each request ends before the next arrives, so no load
+        // ever waits on the model in memory.
+        try s.load("a")
+        for (next, current) in [("b", "a"), ("a", "b"), ("b", "a")] as [(ModelID, ModelID)] {
+            #expect(!contention.requestArrives(for: next))
+            let plan = try #require(s.ledger.plan(load: next, at: s.now.advanced(by: .seconds(1))).loadPlan, "\(next) waited")
+            #expect(plan.evictions.map(\.model) == [current])
+            try s.load(next)
+        }
+    }
+
+    @Test func overlappingRequestsMakeTheResidentModelWaitItsTurn() throws {
+        var s = Scenario(capacity: 8 * GB, models: [
+            ModelSpec(id: "a", kind: .llm, memory: 6 * GB), ModelSpec(id: "b", kind: .llm, memory: 6 * GB),
+        ], options: PolicyOptions(minResidency: .seconds(5)))
+        var contention = Contention()
+        try s.load("a")
+        let start = s.now
+        // Client 1 is being served by a when client 2 asks for b: b's load waits on a.
+        try s.ledger.beginRequest("a", at: start)
+        let busy = try #require(s.ledger.plan(load: "b", at: start).waitPlan)
+        #expect(busy.waitingFor.map(\.model) == ["a"])
+        let queuedAlready = contention.loadWaits(on: "a", queued: false)
+        #expect(!queuedAlready)
+        // Client 1's next request for a arrives while b's load waits: they overlap.
+        try s.ledger.endRequest("a", at: start.advanced(by: .milliseconds(100)))
+        if contention.requestArrives(for: "a") { try s.ledger.markContended("a") }
+        #expect(s.ledger.resident("a")?.contended == true)
+        let held = try #require(s.ledger.plan(load: "b", at: start.advanced(by: .seconds(1))).waitPlan)
+        #expect(held.waitingFor.map(\.model) == ["a"] && held.waitingFor.first?.reason == .minResidency(remaining: .seconds(4)))
+        contention.loadStopsWaiting(on: "a")
+        #expect(contention.waitedOn.isEmpty && !contention.requestArrives(for: "a"))
+    }
+
+    @Test func requestsAlreadyQueuedWhenALoadBeginsToWaitContend() {
+        var contention = Contention()
+        let first = contention.loadWaits(on: "a", queued: true)
+        let second = contention.loadWaits(on: "a", queued: false)
+        #expect(first && !second)
+        contention.loadStopsWaiting(on: "a")
+        #expect(contention.requestArrives(for: "a"), "one load still waits")
+        contention.loadStopsWaiting(on: "a")
+        #expect(!contention.requestArrives(for: "a"))
+    }
+}

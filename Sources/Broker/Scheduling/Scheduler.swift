@@ -27,6 +27,8 @@ public actor Scheduler {
     private var loads = LoadGate()
     /// Requests running per device, for devices that serve one at a time.
     private var slots: DeviceSlots
+    /// Which resident models other models' loads wait on (``Contention``).
+    private var contention = Contention()
     var waiters: [Int: Waiter] = [:]
     /// The one timer that ends waits at their deadline, and when it is due.
     var deadlineTimer: (due: ContinuousClock.Instant, task: Task<Void, Never>)?
@@ -125,6 +127,7 @@ public actor Scheduler {
                 // load are what keep the freshly loaded model from being swapped straight out
                 // again (the swap quantum counts them).
                 runtimes[id]?.pending.enqueue(ticket: ticket, priority: priority)
+                markContendedIfWaitedOn(id)
                 inLine = true
             }
             runtime = runtimes[id] ?? runtime
@@ -178,6 +181,18 @@ public actor Scheduler {
         if !runtime.pending.isEmpty && runtime.inFlight < runtime.config.maxConcurrency { notifyChange() }
         observer.requestStarted(id, waited: waited)
         return Lease(scheduler: self, model: id, endpoint: runtime.endpoint ?? "", config: runtime.config)
+    }
+
+    private func startWaiting(on victim: ModelID) {
+        if contention.loadWaits(on: victim, queued: runtimes[victim]?.pending.isEmpty == false) { try? ledger.markContended(victim) }
+    }
+
+    private func stopWaiting(on victim: ModelID) {
+        contention.loadStopsWaiting(on: victim)
+    }
+
+    private func markContendedIfWaitedOn(_ id: ModelID) {
+        if contention.requestArrives(for: id) { try? ledger.markContended(id) }
     }
 
     /// Ends a request: the model is touched (LRU, keep-alive) and waiters are woken.
@@ -235,6 +250,7 @@ public actor Scheduler {
         var contended: Set<ModelID> = []
         defer {
             for victim in contended where runtimes[victim]?.state != .unloading { runtimes[victim]?.standing.endContention() }
+            for victim in contended { stopWaiting(on: victim) }
             runtimes[id]?.loadTask = nil
             // A load that gave up before its backend was asked (no room in time) leaves the
             // model loadable: left "loading" with nothing loading it, every later request would
@@ -261,7 +277,7 @@ public actor Scheduler {
                 // The quantum of a busy model we wait for starts now, not once it is idle:
                 // otherwise its queue, served as each request ends, could keep it busy forever.
                 let waitingFor = plan.waitingFor.map(\.model)
-                contended.formUnion(waitingFor)
+                for victim in waitingFor where contended.insert(victim).inserted { startWaiting(on: victim) }
                 _ = swapQuantumHolds(waitingFor, for: id)
                 let waited = Set(waitingFor)
                 if waited != reportedWait {
@@ -271,7 +287,7 @@ public actor Scheduler {
                 }
                 try await waitForChange(until: deadline, model: id)
             case .load(let plan):
-                contended.formUnion(plan.evictions.map(\.model))
+                for victim in plan.evictions.map(\.model) where contended.insert(victim).inserted { startWaiting(on: victim) }
                 let group = runtimes[id]?.config.exclusiveGroup
                 if !loads.mayStart(plan, group: group) || swapQuantumHolds(plan.evictions.map(\.model), for: id) {
                     try await waitForChange(until: deadline, model: id)
