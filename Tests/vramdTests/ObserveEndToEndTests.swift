@@ -110,7 +110,7 @@ import Testing
         #expect(bar.filter { $0 == "█" }.count == 20 && bar.filter { $0 == "▒" }.count == 4, "\(bar)")
         #expect(cli.stdout.split(separator: "\n").contains { $0.hasPrefix("beta") && $0.contains("ready") })
         let unreachable = try CommandRunner.run(["status", "--url", "http://127.0.0.1:1"])
-        #expect(unreachable.status == 1 && unreachable.stderr.contains("cannot reach vramd"))
+        #expect(unreachable.status == 3 && unreachable.stderr.contains("cannot reach vramd"), "no vramd there: exit 3")
 
         // A process backend's output, then followed as it grows.
         #expect(try await broker.post("/v1/models/gamma/load").status == 200)
