@@ -18,6 +18,9 @@ public struct EstimateOptions: Sendable, Hashable {
     /// One KV buffer shared by all sequences (`--kv-unified`, llama-server's default when it
     /// picks the slot count itself) rather than one stream per sequence.
     public var unifiedKV: Bool
+    /// llama.cpp's `--swa-full`: sliding-window layers get a full-size cache too (what a saved
+    /// and restored prompt needs to be reused).
+    public var swaFull = false
 
     /// Options with llama.cpp's defaults for everything but the context.
     public init(context: Int, parallel: Int = 1, ubatch: Int = 512, typeK: KVCacheType = .f16,

@@ -31,7 +31,7 @@ struct KVCacheLayout {
         self.context = context
         fullCells = perStream
         let windowSeqs = options.unifiedKV ? options.parallel : 1
-        slidingCells = pad(min(perStream, shape.slidingWindow * windowSeqs + options.ubatch))
+        slidingCells = options.swaFull ? perStream : pad(min(perStream, shape.slidingWindow * windowSeqs + options.ubatch))
 
         // Without flash attention V is stored transposed, and llama.cpp then pads every layer's
         // V rows to the widest layer.

@@ -122,6 +122,11 @@ public struct BrokerSettings: Sendable, Hashable {
     /// out for one of the same or lower priority (0 requests turns it off).
     public var swapQuantumRequests = 4
     public var swapQuantumTime: Duration = .seconds(2)
+    /// `policy.prompt_cache_disk`: the most the saved prompt caches of all models may take on
+    /// disk, least recently used out first.
+    public var promptCacheDisk: Int64 = 4 << 30
+    /// `policy.prompt_cache_timeout`: the longest saving the prompt caches may hold up an unload.
+    public var promptCacheTimeout: Duration = .seconds(2)
 
     public struct AudioProxy: Sendable, Hashable {
         public var path: String
@@ -161,6 +166,8 @@ public struct GGUFMemorySpec: Sendable, Hashable {
     public var gpuLayers: Int?
     /// `budget` for `context: fit` (default: the device's capacity less its cushion).
     public var budget: Int64?
+    /// `swa_full`: a full-size cache on sliding-window layers too (set with `prompt_cache`).
+    public var swaFull = false
 }
 
 public struct ModelConfig: Sendable, Hashable {
@@ -184,6 +191,9 @@ public struct ModelConfig: Sendable, Hashable {
     public var paths: [String: String] = [:]
     /// `preload`: loaded when vramd starts.
     public var preload = false
+    /// `prompt_cache`: llama-server's slots are saved before the model is unloaded and restored
+    /// after it is loaded again, so a conversation's prompt is not read again after a swap.
+    public var promptCache = false
 
     /// The policy's view of this model, given its footprint in bytes.
     public func spec(memory bytes: Int64) -> ModelSpec {

@@ -7,13 +7,13 @@ extension Config {
         "listen", "policy", "devices", "models", "queue", "auth", "routing", "max_body", "state_dir", "log_dir",
         "hooks", "audio_proxy", "loading_feedback", "shutdown_grace", "idle_timeout",
     ]
-    static let policyKeys = ["upward_eviction", "min_residency", "swap_quantum"]
+    static let policyKeys = ["upward_eviction", "min_residency", "swap_quantum", "prompt_cache_disk", "prompt_cache_timeout"]
     static let deviceKeys = ["id", "kind", "capacity", "cushion", "index", "serialize"]
     static let modelKeys = [
         "kind", "memory", "priority", "keep_alive", "pinned", "qos", "reserve", "coexists_with",
-        "exclusive_group", "max_concurrency", "device", "aliases", "backend", "paths", "preload",
+        "exclusive_group", "max_concurrency", "device", "aliases", "backend", "paths", "preload", "prompt_cache",
     ]
-    static let ggufKeys = ["gguf", "context", "parallel", "kv_type", "flash_attention", "gpu_layers", "budget"]
+    static let ggufKeys = ["gguf", "context", "parallel", "kv_type", "flash_attention", "gpu_layers", "budget", "swa_full"]
     static let defaultRealCushion: Int64 = 256 << 20
 
     /// Reads and validates a config file.
@@ -104,6 +104,8 @@ extension ConfigReader {
                 options.upwardEviction = choice(value, at: keyPath, PolicyOptions.UpwardEviction.allCases.map { ($0.rawValue, $0) })
                     ?? options.upwardEviction
             case "min_residency": options.minResidency = duration(value, at: keyPath) ?? options.minResidency
+            case "prompt_cache_disk": broker.promptCacheDisk = size(value, at: keyPath) ?? broker.promptCacheDisk
+            case "prompt_cache_timeout": broker.promptCacheTimeout = duration(value, at: keyPath) ?? broker.promptCacheTimeout
             default: break
             }
         }

@@ -39,6 +39,7 @@ public struct Footprint: Sendable {
             guard let kv = KVCacheType(name: spec.kvType) else { throw failure("kv_type", "unknown cache type '\(spec.kvType)'") }
             var options = EstimateOptions(context: 4096, parallel: spec.parallel, typeK: kv, typeV: kv,
                                           flashAttention: spec.flashAttention, gpuLayers: spec.gpuLayers)
+            options.swaFull = spec.swaFull
             do {
                 switch spec.context {
                 case .tokens(let tokens):

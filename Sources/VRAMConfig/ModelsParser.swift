@@ -21,7 +21,7 @@ extension ConfigReader {
         var pinned = false, qos = QoS.burstable, reserve: Int64 = 0
         var coexists: [ModelID] = [], aliases: [String] = []
         var group: String?, maxConcurrency = 1, device: DeviceID?
-        var backend: BackendSpec?, paths: [String: String] = [:], preload = false
+        var backend: BackendSpec?, paths: [String: String] = [:], preload = false, promptCache = false
         for (key, value) in entries {
             let keyPath = "\(path).\(key)"
             switch key {
@@ -45,20 +45,31 @@ extension ConfigReader {
                     if let text = string(pathNode, at: "\(keyPath).\(kind)") { paths[kind] = text }
                 }
             case "preload": preload = bool(value, at: keyPath) ?? false
+            case "prompt_cache": promptCache = bool(value, at: keyPath) ?? false
             default: break
             }
         }
-        guard let memory else {
+        let spawnsProcess = if case .process? = backend { true } else { false }
+        if promptCache && !spawnsProcess {
+            fail("\(path).prompt_cache", node, "needs a process backend running llama-server (it saves and restores the server's slots)")
+        }
+        guard var memory else {
             if !entries.contains(where: { $0.key == "memory" }) {
                 fail("\(path).memory", node, "missing; a size like 4GiB or {gguf: model.gguf, context: 8192}")
             }
             return nil
         }
+        // A restored prompt is reused only with a full-size sliding-window cache, which the
+        // estimate must then count.
+        if promptCache, case .gguf(var spec) = memory {
+            spec.swaFull = true
+            memory = .gguf(spec)
+        }
         return ModelConfig(id: id, kind: kind, memory: memory, priority: priority ?? kind.defaultPriority,
                            keepAlive: keepAlive ?? (pinned ? .forever : .duration(.seconds(300))),
                            pinned: pinned, qos: qos, reserve: reserve, coexistsWith: coexists,
                            exclusiveGroup: group, maxConcurrency: maxConcurrency, device: device, aliases: aliases,
-                           backend: backend, paths: paths, preload: preload)
+                           backend: backend, paths: paths, preload: preload, promptCache: promptCache)
     }
 
     private mutating func keepAlive(_ node: Node, at path: String) -> KeepAlive? {
@@ -93,6 +104,7 @@ extension ConfigReader {
             case "flash_attention": spec.flashAttention = bool(value, at: keyPath) ?? false
             case "gpu_layers": spec.gpuLayers = int(value, at: keyPath, range: 0...100_000)
             case "budget": spec.budget = size(value, at: keyPath)
+            case "swa_full": spec.swaFull = bool(value, at: keyPath) ?? false
             default: break
             }
         }

@@ -60,6 +60,17 @@ struct MemoryEstimatorTests {
         #expect(small.kvCache == 4 * row * 2 * 512)
     }
 
+    /// `--swa-full` (which a restored prompt cache needs): every layer gets the whole context.
+    @Test func swaFullGivesSlidingLayersTheWholeContext() throws {
+        let estimator = try estimator("sliding")
+        let row: Int64 = 64 * 1 * 2
+        var options = EstimateOptions(context: 8192)
+        options.swaFull = true
+        let full = try estimator.estimate(options)
+        #expect(full.kvCache == 4 * row * 2 * 8192)
+        #expect(full.kvCache > (try estimator.estimate(EstimateOptions(context: 8192))).kvCache)
+    }
+
     @Test func tiedOutputIsCountedAgainOnTheDevice() throws {
         let estimator = try estimator("llama-gqa")
         let file = estimator.file

@@ -114,6 +114,7 @@ import VRAMPolicy
         ("models:\n  \"a,b\":\n    memory: 1GiB\n", "models.a,b", "cannot contain a comma"),
         ("models:\n  a:\n    memory: 1GiB\n    aliases: [\"x,y\"]\n", "models.a.aliases", "cannot contain a comma"),
         ("idle_timeout: 0s\n", "idle_timeout", "longer than 0s"),
+        ("models:\n  m:\n    memory: 1GiB\n    prompt_cache: true\n", "models.m.prompt_cache", "needs a process backend"),
     ])
     func brokenConfigsNameFileKeyAndProblem(yaml: String, path: String, message: String) throws {
         let errors = try #require(throws: ConfigErrors.self) { try Config.parse(yaml: yaml, file: "/etc/vramd.yaml") }

@@ -27,6 +27,10 @@ public struct BrokerEvent: Sendable, Codable, Equatable {
         public static let failed = Kind(rawValue: "failed")
         /// A request was refused (`reason`: `queue_full`).
         public static let rejected = Kind(rawValue: "rejected")
+        /// A model's prompt cache was saved before it was unloaded (`bytes`, `seconds`).
+        public static let promptCacheSaved = Kind(rawValue: "prompt_cache_saved")
+        /// A model's prompt cache was restored after its load (`bytes`, `seconds`).
+        public static let promptCacheRestored = Kind(rawValue: "prompt_cache_restored")
     }
 
     /// Increasing within one vramd run; `Last-Event-ID` resumes after it. Set by ``EventBus``.
@@ -105,6 +109,12 @@ extension BrokerEvent {
 
     static func failed(_ model: ModelID, _ message: String) -> BrokerEvent {
         BrokerEvent(kind: .failed, model: model.rawValue, message: message)
+    }
+
+    static func promptCache(_ kind: Kind, _ model: ModelID, _ outcome: PromptCache.Outcome) -> BrokerEvent {
+        BrokerEvent(kind: kind, model: model.rawValue, bytes: outcome.bytes, seconds: outcome.took.seconds,
+                    message: "\(outcome.files) slots" + (outcome.failures > 0 ? ", \(outcome.failures) failed" : "")
+                        + (outcome.skipped > 0 ? ", \(outcome.skipped) files of other settings left alone" : ""))
     }
 
     static func rejected(_ model: ModelID, reason: String) -> BrokerEvent {

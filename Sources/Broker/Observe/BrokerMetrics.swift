@@ -93,6 +93,12 @@ public final class BrokerMetrics: Sendable {
         advance(MetricNames.backendFailures, [], to: stats.backendFailures, &exported.counters)
         advance(MetricNames.rejected, [("reason", "queue_full")], to: stats.rejectedQueueFull, &exported.counters)
         advance(MetricNames.rejected, [("reason", "queue_timeout")], to: stats.queueTimeouts, &exported.counters)
+        for (action, count) in [("saved", stats.promptCache.saves), ("restored", stats.promptCache.restores),
+                                ("failed", stats.promptCache.failures), ("skipped", stats.promptCache.skipped)] {
+            advance(MetricNames.promptCacheSlots, [("action", action)], to: count, &exported.counters)
+        }
+        advance(MetricNames.promptCacheBytes, [("action", "saved")], to: Int(stats.promptCache.bytesSaved), &exported.counters)
+        advance(MetricNames.promptCacheBytes, [("action", "restored")], to: Int(stats.promptCache.bytesRestored), &exported.counters)
         for (rule, count) in stats.evictions {
             advance(MetricNames.evictions, [("rule", rule)], to: count, &exported.counters)
         }

@@ -51,6 +51,13 @@ enum MetricNames {
         name("backend_failures", unit: "total", "Loaded backends that died or failed their health checks.")
     }
 
+    static var promptCacheSlots: MetricNameDescriptor {
+        name("prompt_cache_slots", unit: "total", "Slots of llama-server's prompt cache saved before an unload or restored after a load, and those that failed.")
+    }
+    static var promptCacheBytes: MetricNameDescriptor {
+        name("prompt_cache", unit: "bytes_total", "Bytes of prompt cache saved and restored.")
+    }
+
     // Histograms, recorded as things happen.
     static var queueWait: MetricNameDescriptor {
         name("queue_wait", unit: "seconds", "How long requests waited for their model (its load included) and a slot.")

@@ -124,11 +124,13 @@ public struct StatusReport: Sendable, Codable, Equatable {
         public var backendFailures: Int
         public var queueWait: Latency
         public var loadTime: Latency
+        public var promptCache: PromptCacheStats
 
         enum CodingKeys: String, CodingKey {
             case requests, loads, unloads, evictions, swaps
             case loadFailures = "load_failures", rejectedQueueFull = "rejected_queue_full", queueTimeouts = "queue_timeouts"
             case backendFailures = "backend_failures", queueWait = "queue_wait", loadTime = "load_time"
+            case promptCache = "prompt_cache"
         }
 
         init(_ stats: SchedulerStats) {
@@ -143,6 +145,7 @@ public struct StatusReport: Sendable, Codable, Equatable {
             backendFailures = stats.backendFailures
             queueWait = Latency(stats.queueWait)
             loadTime = Latency(stats.loadTime)
+            promptCache = stats.promptCache
         }
     }
 

@@ -18,21 +18,11 @@ struct OllamaModelInfo: Sendable {
     private static let cache = Mutex<[String: OllamaModelInfo]>([:])
 
     static func of(_ model: ModelConfig, resolve: (String) -> String) -> OllamaModelInfo {
-        guard let path = ggufPath(model, resolve: resolve) else { return OllamaModelInfo(model, file: nil, path: nil) }
+        guard let path = model.ggufPath(resolve: resolve) else { return OllamaModelInfo(model, file: nil, path: nil) }
         if let known = cache.withLock({ $0[path] }) { return known }
         let info = OllamaModelInfo(model, file: try? GGUFFile.open(path: path), path: path)
         cache.withLock { $0[path] = info }
         return info
-    }
-
-    static func ggufPath(_ model: ModelConfig, resolve: (String) -> String) -> String? {
-        if case .gguf(let spec) = model.memory { return resolve(spec.path) }
-        guard case .process(let process)? = model.backend else { return nil }
-        let argv = process.command
-        for (index, argument) in argv.enumerated() where ["-m", "--model"].contains(argument) && index + 1 < argv.count {
-            if argv[index + 1].hasSuffix(".gguf") { return resolve(argv[index + 1]) }
-        }
-        return nil
     }
 
     private init(_ model: ModelConfig, file: GGUFFile?, path: String?) {

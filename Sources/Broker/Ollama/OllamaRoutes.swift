@@ -184,7 +184,7 @@ struct OllamaRoutes: Sendable {
         let name = try Self.modelName(body)
         let model = try await scheduler.modelConfig(name)
         let info = OllamaModelInfo.of(model, resolve: resolvePath)
-        let path = OllamaModelInfo.ggufPath(model, resolve: resolvePath)
+        let path = model.ggufPath(resolve: resolvePath)
         var object: [String: Any] = [
             "modelfile": "# Served by vramd from its config\n" + (path.map { "FROM \($0)\n" } ?? ""),
             "parameters": Self.configuredContext(model).map { "num_ctx \($0)" } ?? "",

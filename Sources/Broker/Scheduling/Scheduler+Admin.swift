@@ -183,6 +183,12 @@ extension Scheduler {
         return model
     }
 
+    /// Saves and restores the prompt caches of models with `prompt_cache: true` there.
+    public func usePromptCache(root: String) {
+        promptCache = PromptCache(root: root, diskLimit: settings.promptCacheDisk, timeout: settings.promptCacheTimeout,
+                                  client: HTTPClient.backends, logger: logger)
+    }
+
     /// Every configured model, in config order.
     public var configuredModels: [ModelConfig] { config.models }
 

@@ -32,6 +32,12 @@ extension Scheduler {
     /// caller's to update.
     func finishUnload(_ id: ModelID) async {
         guard let backend = runtimes[id]?.backend else { return }
+        if let cache = promptCache, let runtime = runtimes[id], let endpoint = runtime.endpoint,
+           let key = runtime.config.promptCacheKey(resolve: config.resolvePath) {
+            let outcome = await cache.save(id, endpoint: endpoint, key: key)
+            stats.promptCache.saved(outcome)
+            if outcome.files + outcome.failures > 0 { observer.publish(.promptCache(.promptCacheSaved, id, outcome)) }
+        }
         do {
             let report = try await backend.unload()
             if let peak = report.peakFootprint, let config = runtimes[id]?.config {

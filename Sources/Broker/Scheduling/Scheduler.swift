@@ -41,6 +41,8 @@ public actor Scheduler {
     var stats = SchedulerStats()
     /// Requests waiting inside ``acquire(_:priority:)``, per model (`/v1/status`).
     var waiting: [ModelID: Int] = [:]
+    /// Saves and restores llama-server's prompt caches across swaps (`prompt_cache: true`).
+    var promptCache: PromptCache?
     /// Events and metrics (`/v1/events`, `/metrics`).
     public nonisolated let observer = SchedulerObserver()
 
@@ -343,6 +345,12 @@ public actor Scheduler {
             logger.info("load", metadata: ["model": "\(id)", "device": "\(plan.device)", "bytes": "\(plan.bytes)",
                                            "reason": "\(runtimes[id]?.loadReason ?? .request)"])
             let loaded = try await backend.load(on: Placement(device: plan.device, probe: probe, cudaVisibleDevices: cuda))
+            // Before any request is admitted, so the first one after a swap-back finds its prefix.
+            if let cache = promptCache, let config = runtimes[id]?.config, let key = config.promptCacheKey(resolve: self.config.resolvePath) {
+                let outcome = await cache.restore(id, endpoint: loaded.endpoint, key: key)
+                stats.promptCache.restored(outcome)
+                if outcome.files + outcome.failures + outcome.skipped > 0 { observer.publish(.promptCache(.promptCacheRestored, id, outcome)) }
+            }
             try? ledger.endRequest(id, at: now)
             var runtime = runtimes[id]!
             runtime.state = .ready

@@ -13,11 +13,13 @@ public struct SchedulerStats: Sendable, Codable {
     public var backendFailures = 0
     public var queueWait = LatencySamples()
     public var loadTime = LatencySamples()
+    public var promptCache = PromptCacheStats()
 
     enum CodingKeys: String, CodingKey {
         case requests, loads, unloads, evictions, swaps
         case loadFailures = "load_failures", rejectedQueueFull = "rejected_queue_full", queueTimeouts = "queue_timeouts"
         case backendFailures = "backend_failures", queueWait = "queue_wait", loadTime = "load_time"
+        case promptCache = "prompt_cache"
     }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Backends
 import Devices
 import Foundation
+import GGUF
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -40,14 +41,21 @@ public struct BrokerServer: Sendable {
         let footprints = FootprintStore(path: FootprintStore.defaultPath(stateDirectory: stateDirectory), logger: logger)
         let logDirectory = config.broker.logDirectory ?? stateDirectory.map { $0 + "/logs" }
         let client = HTTPClient.backends
+        // Prompt caches live beside the measured footprints.
+        let promptCacheRoot = URL(filePath: FootprintStore.defaultPath(stateDirectory: stateDirectory)).deletingLastPathComponent().path + "/prompt-cache"
         let factory: @Sendable (ModelConfig) -> (any Backend)? = { model in
             switch model.backend {
-            case .process(let configuration):
-                ProcessBackend(model: model.id, configuration: configuration, logDirectory: logDirectory, httpClient: client, logger: logger)
-            case .http(let configuration): HTTPBackend(model: model.id, configuration: configuration, httpClient: client)
-            case .ollama(let configuration): OllamaBackend(model: model.id, configuration: configuration, httpClient: client)
-            case .external(let configuration): ExternalBackend(model: model.id, configuration: configuration, httpClient: client)
-            case nil: nil
+            case .process(var configuration):
+                if model.promptCache {
+                    let directory = PromptCache.directory(root: promptCacheRoot, model: model.id)
+                    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    configuration.command += PromptCache.arguments(directory: directory, slidingWindow: Self.hasSlidingWindow(model, config))
+                }
+                return ProcessBackend(model: model.id, configuration: configuration, logDirectory: logDirectory, httpClient: client, logger: logger)
+            case .http(let configuration): return HTTPBackend(model: model.id, configuration: configuration, httpClient: client)
+            case .ollama(let configuration): return OllamaBackend(model: model.id, configuration: configuration, httpClient: client)
+            case .external(let configuration): return ExternalBackend(model: model.id, configuration: configuration, httpClient: client)
+            case nil: return nil
             }
         }
         // A model measured before is planned with what it really held; the declared or estimated
@@ -61,8 +69,16 @@ public struct BrokerServer: Sendable {
             let resolved = try Self.footprint(model, in: config)
             return (resolved.bytes, resolved.source)
         }, backendFactory: factory, logger: logger)
+        if config.models.contains(where: \.promptCache) { await scheduler.usePromptCache(root: promptCacheRoot) }
         await scheduler.refreshDevices()
         return BrokerServer(scheduler: scheduler, configPath: config.file, logger: logger)
+    }
+
+    /// Whether the model's GGUF has sliding-window layers (a restored prompt then needs `--swa-full`).
+    static func hasSlidingWindow(_ model: ModelConfig, _ config: Config) -> Bool {
+        guard let path = model.ggufPath(resolve: config.resolvePath), let file = try? GGUFFile.open(path: path),
+              let shape = try? ModelShape(file: file) else { return false }
+        return shape.slidingWindow > 0
     }
 
     static func footprint(_ model: ModelConfig, in config: Config) throws -> Footprint {

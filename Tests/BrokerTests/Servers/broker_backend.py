@@ -47,6 +47,10 @@ parser.add_argument("--load-mib", type=int, default=0)
 parser.add_argument("--pid-dir")
 parser.add_argument("--drop-reused", action="store_true",
                     help="hang up, without an answer, on a chat request that arrives on a kept-alive connection")
+parser.add_argument("--slot-save-path", help="taken as llama-server takes it (vramd's prompt cache adds it)")
+parser.add_argument("--swa-full", action="store_true")
+parser.add_argument("--silent-slots", action="store_true",
+                    help="never answer GET /slots, as a hung server would (the prompt cache's save must not wait)")
 args = parser.parse_args()
 
 started = time.monotonic()
@@ -82,6 +86,10 @@ class Handler(JSONHandler):
             if args.never_ready or time.monotonic() - started < args.ready_after:
                 return self.reply(503, {"status": "loading"})
             return self.reply(200, {"status": "ok"})
+        if self.path == "/slots" and args.silent_slots:
+            say("slots asked")
+            time.sleep(3600)
+            return
         if self.path == "/stats":
             with lock:
                 snapshot = {key: value for key, value in state.items() if key != "loaded"}
