@@ -127,6 +127,17 @@ public struct BrokerSettings: Sendable, Hashable {
     public var promptCacheDisk: Int64 = 4 << 30
     /// `policy.prompt_cache_timeout`: the longest saving the prompt caches may hold up an unload.
     public var promptCacheTimeout: Duration = .seconds(2)
+    /// `policy.prewarm`: what is done for the model likely to be asked for next.
+    public var prewarm = Prewarm.files
+
+    public enum Prewarm: String, Sendable, Hashable, CaseIterable {
+        /// Its weight file is read into the page cache (and so is a waiting load's).
+        case files
+        /// It is loaded when it fits without evicting anything; files are warmed too.
+        case load
+        /// Neither.
+        case off
+    }
 
     public struct AudioProxy: Sendable, Hashable {
         public var path: String

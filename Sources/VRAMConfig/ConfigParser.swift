@@ -7,7 +7,7 @@ extension Config {
         "listen", "policy", "devices", "models", "queue", "auth", "routing", "max_body", "state_dir", "log_dir",
         "hooks", "audio_proxy", "loading_feedback", "shutdown_grace", "idle_timeout",
     ]
-    static let policyKeys = ["upward_eviction", "min_residency", "swap_quantum", "prompt_cache_disk", "prompt_cache_timeout"]
+    static let policyKeys = ["upward_eviction", "min_residency", "swap_quantum", "prompt_cache_disk", "prompt_cache_timeout", "prewarm"]
     static let deviceKeys = ["id", "kind", "capacity", "cushion", "index", "serialize"]
     static let modelKeys = [
         "kind", "memory", "priority", "keep_alive", "pinned", "qos", "reserve", "coexists_with",
@@ -106,6 +106,8 @@ extension ConfigReader {
             case "min_residency": options.minResidency = duration(value, at: keyPath) ?? options.minResidency
             case "prompt_cache_disk": broker.promptCacheDisk = size(value, at: keyPath) ?? broker.promptCacheDisk
             case "prompt_cache_timeout": broker.promptCacheTimeout = duration(value, at: keyPath) ?? broker.promptCacheTimeout
+            case "prewarm":
+                broker.prewarm = choice(value, at: keyPath, BrokerSettings.Prewarm.allCases.map { ($0.rawValue, $0) }) ?? broker.prewarm
             default: break
             }
         }

@@ -187,3 +187,27 @@ struct ContentionTests {
         #expect(!contention.requestArrives(for: "a"))
     }
 }
+
+/// Which model usually comes next, learned from the order requests start in.
+struct SuccessorsTests {
+    @Test func aVoiceTurnIsLearnedModelByModel() {
+        var successors = Successors()
+        for _ in 0..<3 {
+            for model in ["whisper", "gemma", "piper"] as [ModelID] { successors.started(model) }
+        }
+        #expect(successors.likelyNext(after: "whisper") == "gemma")
+        #expect(successors.likelyNext(after: "gemma") == "piper")
+        #expect(successors.likelyNext(after: "piper") == "whisper")
+        #expect(successors.likelyNext(after: "embed") == nil)
+    }
+
+    @Test func onceIsNotAHabitAndNeitherIsAMinority() {
+        var successors = Successors()
+        for model in ["a", "b", "a", "a"] as [ModelID] { successors.started(model) }
+        #expect(successors.likelyNext(after: "a") == nil, "b followed a once; repeats of a count for nothing")
+        for model in ["c", "a", "d", "a", "c", "a", "d", "a", "e"] as [ModelID] { successors.started(model) }
+        // After a: b once, c once, d twice, e once: d is the most, but not half.
+        #expect(successors.counts["a"]?["d"] == 2)
+        #expect(successors.likelyNext(after: "a") == nil)
+    }
+}

@@ -7,9 +7,10 @@ public enum ModelState: String, Sendable, Codable {
     case unloaded, loading, ready, unloading, failed
 }
 
-/// Why a model is loaded: a request asked for it, an admin call, or `preload: true` at start-up.
+/// Why a model is loaded: a request asked for it, an admin call, `preload: true` at start-up, or
+/// `policy.prewarm: load` because it usually comes next.
 public enum LoadReason: String, Sendable {
-    case request, admin, preload
+    case request, admin, preload, prewarm
 }
 
 /// What the scheduler knows about one configured model beyond the ledger.

@@ -24,9 +24,12 @@ public actor Scheduler {
     var queued = 0
     var sequence = 0
     /// The loads under way, and the devices and exclusive groups they hold.
-    private var loads = LoadGate()
+    var loads = LoadGate()
     /// Requests running per device, for devices that serve one at a time.
     private var slots: DeviceSlots
+    /// Which model usually follows which (`policy.prewarm`), and when each file was last warmed.
+    var successors = Successors()
+    var warmedAt: [ModelID: Instant] = [:]
     /// Which resident models other models' loads wait on (``Contention``).
     private var contention = Contention()
     var waiters: [Int: Waiter] = [:]
@@ -175,6 +178,7 @@ public actor Scheduler {
             quantum.requestStarted(&runtime.standing)
             return runtime
         }!
+        successors.started(id)
         slots.start(on: runtime.device)
         try? ledger.beginRequest(id, at: now)
         stats.queueWait.record(waited)
@@ -208,6 +212,7 @@ public actor Scheduler {
         slots.end(on: device)
         try? ledger.endRequest(id, at: ledgerInstant(instant))
         notifyChange()
+        prewarmSuccessor(of: id)
     }
 
     /// `body` on the runtime of `id` in place.
@@ -275,7 +280,10 @@ public actor Scheduler {
             case .reject(let rejection):
                 fail(id, "\(rejection)")
                 throw BrokerError.insufficientMemory(rejection)
+            case .wait where runtimes[id]?.loadReason == .prewarm:
+                return  // a guess never waits, nor holds anything up
             case .wait(let plan):
+                warmFile(of: id)
                 // The quantum of a busy model we wait for starts now, not once it is idle:
                 // otherwise its queue, served as each request ends, could keep it busy forever.
                 let waitingFor = plan.waitingFor.map(\.model)
@@ -288,6 +296,8 @@ public actor Scheduler {
                     logger.info("waiting to load", metadata: ["model": "\(id)", "reason": "\(plan)"])
                 }
                 try await waitForChange(until: deadline, model: id)
+            case .load(let plan) where runtimes[id]?.loadReason == .prewarm && !plan.evictions.isEmpty:
+                return  // a guess never evicts
             case .load(let plan):
                 for victim in plan.evictions.map(\.model) where contended.insert(victim).inserted { startWaiting(on: victim) }
                 let group = runtimes[id]?.config.exclusiveGroup
