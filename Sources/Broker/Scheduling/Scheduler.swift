@@ -31,7 +31,7 @@ public actor Scheduler {
     var successors = Successors()
     var warmedAt: [ModelID: Instant] = [:]
     /// Which resident models other models' loads wait on (``Contention``).
-    private var contention = Contention()
+    var contention = Contention()
     var waiters: [Int: Waiter] = [:]
     /// The one timer that ends waits at their deadline, and when it is due.
     var deadlineTimer: (due: ContinuousClock.Instant, task: Task<Void, Never>)?
@@ -187,18 +187,6 @@ public actor Scheduler {
         if !runtime.pending.isEmpty && runtime.inFlight < runtime.config.maxConcurrency { notifyChange() }
         observer.requestStarted(id, waited: waited)
         return Lease(scheduler: self, model: id, endpoint: runtime.endpoint ?? "", config: runtime.config)
-    }
-
-    private func startWaiting(on victim: ModelID) {
-        if contention.loadWaits(on: victim, queued: runtimes[victim]?.pending.isEmpty == false) { try? ledger.markContended(victim) }
-    }
-
-    private func stopWaiting(on victim: ModelID) {
-        contention.loadStopsWaiting(on: victim)
-    }
-
-    private func markContendedIfWaitedOn(_ id: ModelID) {
-        if contention.requestArrives(for: id) { try? ledger.markContended(id) }
     }
 
     /// Ends a request: the model is touched (LRU, keep-alive) and waiters are woken.

@@ -23,4 +23,18 @@ extension Scheduler {
         }
         return holds
     }
+
+    /// A load begins waiting on `victim` (``Contention``).
+    func startWaiting(on victim: ModelID) {
+        if contention.loadWaits(on: victim, queued: runtimes[victim]?.pending.isEmpty == false) { try? ledger.markContended(victim) }
+    }
+
+    func stopWaiting(on victim: ModelID) {
+        contention.loadStopsWaiting(on: victim)
+    }
+
+    /// A request for `id` arrives: contended if another model's load waits on it.
+    func markContendedIfWaitedOn(_ id: ModelID) {
+        if contention.requestArrives(for: id) { try? ledger.markContended(id) }
+    }
 }
