@@ -12,7 +12,6 @@ framework to install.
 
 import argparse
 import io
-import json
 import os
 import signal
 import sys
@@ -20,39 +19,14 @@ import threading
 import time
 from email.message import Message
 from email.parser import BytesHeaderParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from faster_whisper import WhisperModel
 
+from openai_http import BadRequest, JSONHandler, read_body
+
 MAX_BODY = 25 * 1024 * 1024  # OpenAI's own upload limit
 FORMATS = ("json", "text", "verbose_json", "srt", "vtt")
-
-
-class BadRequest(Exception):
-    def __init__(self, message, param=None, status=400, code=None):
-        super().__init__(message)
-        self.param, self.status, self.code = param, status, code
-
-
-def read_body(handler):
-    """The request body, by Content-Length or chunked (a proxy may stream the upload)."""
-    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        chunks, total = [], 0
-        while True:
-            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            total += size
-            if total > MAX_BODY:
-                raise BadRequest("request body too large", status=413)
-            chunks.append(handler.rfile.read(size))
-            handler.rfile.readline()
-    length = int(handler.headers.get("Content-Length") or 0)
-    if length > MAX_BODY:
-        raise BadRequest("request body too large", status=413)
-    return handler.rfile.read(length)
 
 
 def parse_multipart(content_type, body):
@@ -98,35 +72,16 @@ def subtitles(segments, vtt):
     return ("WEBVTT\n\n" if vtt else "") + "\n".join(cues)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so a proxy can reuse its connection
-    timeout = 120  # drop idle keep-alive connections instead of holding a thread forever
+class Handler(JSONHandler):
+    log_prefix = "stt"
     server_version = "vramd-stt-example"
     model = lock = alias = None
-
-    def log_message(self, format, *args):
-        sys.stderr.write("stt: " + (format % args) + "\n")
-
-    def send(self, status, body, content_type="application/json"):
-        data = body if isinstance(body, bytes) else body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def send_json(self, status, value):
-        self.send(status, json.dumps(value))
-
-    def send_error_json(self, status, message, type_="invalid_request_error", param=None, code=None):
-        self.send_json(status, {"error": {"message": message, "type": type_, "param": param, "code": code}})
 
     def do_GET(self):
         if self.path == "/health":
             self.send_json(200, {"status": "ok"})
         elif self.path == "/v1/models":
-            self.send_json(200, {"object": "list", "data": [
-                {"id": self.alias, "object": "model", "created": 0, "owned_by": "vramd-example"}]})
+            self.send_models()
         else:
             self.send_error_json(404, f"no route GET {self.path}", code="not_found")
 
@@ -136,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error_json(404, f"no route POST {self.path}", code="not_found")
             return
         try:
-            body = read_body(self)
+            body = read_body(self, MAX_BODY)
             self.transcribe(task, parse_multipart(self.headers.get("Content-Type"), body))
         except BadRequest as error:
             self.close_connection = True  # the body may not have been read to its end

@@ -19,11 +19,13 @@ import sys
 import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+
+from openai_http import BadRequest, JSONHandler, read_body
 from piper import PiperVoice, SynthesisConfig
 
 MAX_BODY = 1024 * 1024
@@ -34,55 +36,10 @@ PCM_RATE = 24_000  # OpenAI's `pcm` is 24 kHz s16le mono; clients play it at tha
 UNSUPPORTED = {"mp3", "opus", "aac", "flac"}  # would need an encoder beyond the standard library
 
 
-class BadRequest(Exception):
-    def __init__(self, message, param=None, status=400, code=None):
-        super().__init__(message)
-        self.param, self.status, self.code = param, status, code
-
-
-def read_body(handler):
-    """The request body, by Content-Length or chunked (a proxy may stream it)."""
-    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        chunks, total = [], 0
-        while True:
-            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            total += size
-            if total > MAX_BODY:
-                raise BadRequest("request body too large", status=413)
-            chunks.append(handler.rfile.read(size))
-            handler.rfile.readline()
-    length = int(handler.headers.get("Content-Length") or 0)
-    if length > MAX_BODY:
-        raise BadRequest("request body too large", status=413)
-    return handler.rfile.read(length)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so a proxy can reuse its connection
-    timeout = 120  # drop idle keep-alive connections instead of holding a thread forever
+class Handler(JSONHandler):
+    log_prefix = "tts"
     server_version = "vramd-tts-example"
     voice = voice_names = lock = alias = None
-
-    def log_message(self, format, *args):
-        sys.stderr.write("tts: " + (format % args) + "\n")
-
-    def send(self, status, body, content_type="application/json"):
-        data = body if isinstance(body, bytes) else body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def send_json(self, status, value):
-        self.send(status, json.dumps(value))
-
-    def send_error_json(self, status, message, type_="invalid_request_error", param=None, code=None):
-        self.send_json(status, {"error": {"message": message, "type": type_, "param": param, "code": code}})
 
     def do_GET(self):
         if self.path == "/health":
@@ -102,8 +59,7 @@ class Handler(BaseHTTPRequestHandler):
             except BadRequest as error:
                 self.send_error_json(error.status, str(error), param=error.param, code=error.code)
         elif self.path == "/v1/models":
-            self.send_json(200, {"object": "list", "data": [
-                {"id": self.alias, "object": "model", "created": 0, "owned_by": "vramd-example"}]})
+            self.send_models()
         else:
             self.send_error_json(404, f"no route GET {self.path}", code="not_found")
 
@@ -113,7 +69,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             try:
-                request = json.loads(read_body(self))
+                request = json.loads(read_body(self, MAX_BODY))
             except (ValueError, UnicodeDecodeError) as error:
                 raise BadRequest(f"the body is not JSON: {error}")
             if not isinstance(request, dict):

@@ -80,7 +80,8 @@ def resident():
 
 
 def tree_rss(root):
-    """Resident bytes of a process and its descendants, from /proc."""
+    """Resident bytes of a process and its descendants at their peaks (VmHWM), from /proc: a
+    footprint is what a model needs at its peak, which Python servers give back after a request."""
     children = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -95,7 +96,7 @@ def tree_rss(root):
         stack += children.get(pid, [])
         try:
             with open(f"/proc/{pid}/status") as f:
-                total += next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:"))
+                total += next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
         except (OSError, StopIteration):
             pass
     return total
@@ -195,7 +196,7 @@ try:
         victims = [tiers[victim] for victim, wanted, _ in evicted if wanted == target]
         check(victims == sorted(victims), f"victims for {target} out of tier order: {evicted}")
 
-    # Measured footprints: what each backend's processes hold, within 20 %.
+    # Measured footprints: what each backend's processes held at their peak, within 20 %.
     deadline, close = time.time() + 20, {}
     while time.time() < deadline:
         pids = backends()
