@@ -233,7 +233,7 @@ struct OllamaRoutes: Sendable {
         let scheduler = self.scheduler, priority = ProxyRoute.priority(request.headers)
         let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
         let waited = started.duration(to: .now)
-        var upstream = HTTPClientRequest(url: lease.endpoint + lease.config.paths[String(path.dropFirst(4)), default: path])
+        var upstream = HTTPClientRequest(url: lease.endpoint + ProxyRoute.openAI(path).backendPath(in: lease.config.paths))
         upstream.method = .POST
         upstream.headers.add(name: "Content-Type", value: "application/json")
         upstream.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body)))
@@ -306,11 +306,7 @@ struct OllamaRoutes: Sendable {
 
     /// A stable identifier of a model's name and file, in the form of Ollama's digests.
     private static func digest(_ name: String, _ info: OllamaModelInfo) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(name)|\(info.fileSize ?? 0)|\(info.modified?.timeIntervalSince1970 ?? 0)".utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        return String(repeating: String(format: "%016llx", hash), count: 4)
+        String(repeating: StableHash.hex("\(name)|\(info.fileSize ?? 0)|\(info.modified?.timeIntervalSince1970 ?? 0)"), count: 4)
     }
 
     private static func unsupported(_ route: String) -> Response {

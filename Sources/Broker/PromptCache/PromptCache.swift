@@ -55,9 +55,7 @@ struct PromptCache: Sendable {
             let time = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             identity += "\u{2}\(real)\u{2}\(size)\u{2}\(time)"
         }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in identity.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(format: "%016llx", hash)
+        return StableHash.hex(identity)
     }
 
     /// Saves every slot of the server at `endpoint` that holds a prompt.
