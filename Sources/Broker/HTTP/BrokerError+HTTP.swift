@@ -70,7 +70,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// The `auth` token check, shared by the middleware and the direct path.
+/// The `auth` token check of ``AuthMiddleware``.
 enum BearerToken {
     /// Whether an `Authorization` header presents `token`.
     static func allows(_ authorization: String?, token: String) -> Bool {
