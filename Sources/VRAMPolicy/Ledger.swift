@@ -191,6 +191,12 @@ public struct Ledger: Sendable {
         try updateResident(model) { $0.lastUsed = max($0.lastUsed, now) }
     }
 
+    /// `model`'s backend is ready: its minimum residency counts from now, not from when its load
+    /// began (a load of seconds would otherwise spend the residency before the model served).
+    public mutating func markReady(_ model: ModelID, at now: Instant) throws {
+        try updateResident(model) { $0.loadedAt = now }
+    }
+
     /// A request starts on `model`: it may not be evicted until the request ends.
     public mutating func beginRequest(_ model: ModelID, at now: Instant) throws {
         try updateResident(model) {

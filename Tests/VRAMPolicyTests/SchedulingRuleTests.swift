@@ -176,6 +176,19 @@ struct ContentionTests {
         #expect(contention.waitedOn.isEmpty && !contention.requestArrives(for: "a"))
     }
 
+    @Test func theMinimumResidencyCountsFromReadyNotFromTheLoadsStart() throws {
+        var s = Scenario(capacity: 8 * GB, models: [
+            ModelSpec(id: "a", kind: .llm, memory: 6 * GB), ModelSpec(id: "b", kind: .llm, memory: 6 * GB),
+        ], options: PolicyOptions(minResidency: .seconds(5)))
+        try s.load("a")
+        try s.ledger.markContended("a")
+        // The load took 4 s: a is ready at +4 s and keeps its place until +9 s.
+        try s.ledger.markReady("a", at: s.now.advanced(by: .seconds(4)))
+        let held = try #require(s.ledger.plan(load: "b", at: s.now.advanced(by: .seconds(6))).waitPlan)
+        #expect(held.waitingFor.first?.reason == .minResidency(remaining: .seconds(3)))
+        #expect(s.ledger.plan(load: "b", at: s.now.advanced(by: .seconds(9))).loadPlan != nil)
+    }
+
     @Test func requestsAlreadyQueuedWhenALoadBeginsToWaitContend() {
         var contention = Contention()
         let first = contention.loadWaits(on: "a", queued: true)

@@ -350,6 +350,7 @@ public actor Scheduler {
                 if outcome.files + outcome.failures + outcome.skipped > 0 { observer.publish(.promptCache(.promptCacheRestored, id, outcome)) }
             }
             try? ledger.endRequest(id, at: now)
+            try? ledger.markReady(id, at: now)
             var runtime = runtimes[id]!
             runtime.state = .ready
             runtime.endpoint = loaded.endpoint
