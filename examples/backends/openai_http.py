@@ -1,8 +1,11 @@
 """What the example backends share: an OpenAI-shaped error, the request body read by length or
 chunked, and a request handler that answers JSON. Standard library only."""
 import json
+import os
+import signal
 import sys
-from http.server import BaseHTTPRequestHandler
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class BadRequest(Exception):
@@ -58,3 +61,24 @@ class JSONHandler(BaseHTTPRequestHandler):
     def send_models(self):
         self.send_json(200, {"object": "list", "data": [
             {"id": self.alias, "object": "model", "created": 0, "owned_by": "vramd-example"}]})
+
+
+def serve(handler, host, port, banner):
+    """Serves until SIGTERM or SIGINT, then exits 0 at once. `banner` follows the address in the
+    line that says the server listens."""
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True  # an in-flight request must not hold up exit
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever() to return, so it cannot run on this thread.
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"{handler.log_prefix}_server: listening on http://{host}:{server.server_port} {banner}", flush=True)
+    server.serve_forever(poll_interval=0.1)  # how soon a SIGTERM is noticed
+    server.server_close()
+    # Skip interpreter teardown: a request still running inside a model's native code
+    # (CTranslate2, onnxruntime) would crash it (SIGSEGV) instead of letting the process exit 0.
+    sys.stdout.flush(), sys.stderr.flush()
+    os._exit(0)

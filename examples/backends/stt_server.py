@@ -12,18 +12,15 @@ framework to install.
 
 import argparse
 import io
-import os
-import signal
 import sys
 import threading
 import time
 from email.message import Message
 from email.parser import BytesHeaderParser
-from http.server import ThreadingHTTPServer
 
 from faster_whisper import WhisperModel
 
-from openai_http import BadRequest, JSONHandler, read_body
+from openai_http import BadRequest, JSONHandler, read_body, serve
 
 MAX_BODY = 25 * 1024 * 1024  # OpenAI's own upload limit
 FORMATS = ("json", "text", "verbose_json", "srt", "vtt")
@@ -175,23 +172,7 @@ def main():
     Handler.model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=args.threads)
     Handler.lock, Handler.alias = threading.Lock(), args.alias
 
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True  # an in-flight request must not hold up exit
-
-    def stop(signum, frame):
-        # shutdown() waits for serve_forever() to return, so it cannot run on this thread.
-        threading.Thread(target=server.shutdown).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print(f"stt_server: listening on http://{args.host}:{server.server_port} "
-          f"(model {model_dir}, loaded in {time.monotonic() - started:.1f}s)", flush=True)
-    server.serve_forever(poll_interval=0.1)  # how soon a SIGTERM is noticed
-    server.server_close()
-    # Skip interpreter teardown: a request still running inside CTranslate2's native code would
-    # crash it (SIGSEGV) instead of letting the process exit 0.
-    sys.stdout.flush(), sys.stderr.flush()
-    os._exit(0)
+    serve(Handler, args.host, args.port, f"(model {model_dir}, loaded in {time.monotonic() - started:.1f}s)")
 
 
 if __name__ == "__main__":

@@ -13,19 +13,16 @@ HTTP server is used, so the example has no web framework to install.
 import argparse
 import io
 import json
-import os
-import signal
 import sys
 import threading
 import time
 import wave
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from openai_http import BadRequest, JSONHandler, read_body
+from openai_http import BadRequest, JSONHandler, read_body, serve
 from piper import PiperVoice, SynthesisConfig
 
 MAX_BODY = 1024 * 1024
@@ -145,23 +142,7 @@ def main():
     Handler.voice_names = OPENAI_VOICES | {stem.lower(), stem.split("-")[1].lower() if "-" in stem else stem.lower()}
     Handler.lock, Handler.alias = threading.Lock(), args.alias
 
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True  # an in-flight request must not hold up exit
-
-    def stop(signum, frame):
-        # shutdown() waits for serve_forever() to return, so it cannot run on this thread.
-        threading.Thread(target=server.shutdown).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print(f"tts_server: listening on http://{args.host}:{server.server_port} "
-          f"(voice {voice_path}, loaded in {time.monotonic() - started:.1f}s)", flush=True)
-    server.serve_forever(poll_interval=0.1)  # how soon a SIGTERM is noticed
-    server.server_close()
-    # Skip interpreter teardown: a request still running inside onnxruntime's native code would
-    # crash it (SIGSEGV) instead of letting the process exit 0.
-    sys.stdout.flush(), sys.stderr.flush()
-    os._exit(0)
+    serve(Handler, args.host, args.port, f"(voice {voice_path}, loaded in {time.monotonic() - started:.1f}s)")
 
 
 if __name__ == "__main__":
