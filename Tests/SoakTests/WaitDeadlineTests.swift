@@ -50,8 +50,10 @@ struct WaitDeadlineTests {
         // The sequence numbers every request's ticket and every wait. Woken only when first in
         // line, a request waits about once per request ahead of it that it sees start, not once
         // per release of the whole queue (about 5,900 waits for these 400 requests before).
+        // How many waits there are depends on how the sixteen tasks interleave on the cores
+        // (189 to 400 were seen); that there are some, and at most two per request, does not.
         let waits = await scheduler.sequence - served
-        #expect(waits > served / 2, "requests did wait: \(waits) waits")
+        #expect(waits > 0, "requests did wait: \(waits) waits")
         #expect(waits <= 2 * served, "a request behind another sleeps until it is first: \(waits) waits")
         #expect(await scheduler.deadlineTimersSet < 5, "one timer serves all \(waits) waits")
         await scheduler.shutdown()
