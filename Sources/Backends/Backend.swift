@@ -30,8 +30,9 @@ public protocol Backend: Sendable {
     /// Asks the server whether it serves.
     func health() async -> BackendHealth
 
-    /// Measures what the loaded model occupies on its device now; `nil` when not loaded or when
-    /// the device cannot attribute memory.
+    /// Measures what the loaded model occupies on its device: the most it has held since it was
+    /// loaded where the device reports a peak, else what it holds now; `nil` when not loaded or
+    /// when the device cannot attribute memory.
     func measuredFootprint() async throws -> UInt64?
 
     /// The root of the process tree this backend runs now, from the moment it is spawned (so

@@ -147,9 +147,11 @@ public actor ProcessBackend: Backend {
         return await caller.health(HTTPCall(path: configuration.readyPath), at: "http://127.0.0.1:\(current.port)", model: model)
     }
 
+    /// The most the process tree has held since it started (its peak, where the device reports
+    /// one), which is what a later plan must count on: servers give memory back between requests.
     public func measuredFootprint() async throws -> UInt64? {
-        guard let current = live else { return nil }
-        return try await current.placement.probe.usage(ofProcessTree: current.child.pid)?.bytes
+        guard let current = live, let usage = try await current.placement.probe.usage(ofProcessTree: current.child.pid) else { return nil }
+        return max(usage.bytes, usage.peakBytes ?? 0)
     }
 
     // MARK: - Steps
