@@ -32,9 +32,11 @@ let package = Package(
             name: "VRAMConfig",
             dependencies: ["VRAMPolicy", "GGUF", "Backends", .product(name: "Yams", package: "Yams")]
         ),
+        // glibc's GNU extensions and NVML's run-time loading, in C.
+        .target(name: "CShims"),
         .target(
             name: "Devices",
-            dependencies: ["VRAMPolicy", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["VRAMPolicy", "CShims", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Backends",

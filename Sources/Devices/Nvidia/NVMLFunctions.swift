@@ -1,10 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CShims
 
 /// The NVML entry points vramd uses, as a table of functions.
 ///
-/// The real table comes from `dlopen("libnvidia-ml.so.1")` at run time, so vramd has no link-time
+/// The real table comes from `dlopen("libnvidia-ml.so.1")` at run time (in the `CShims` module), so vramd has no link-time
 /// dependency on the driver and builds and runs where there is none. Tests build a table from a
 /// recorded fixture that fills the same C structures, so the decoding in ``NVMLQuery`` is the code
 /// that runs against a real driver.
@@ -40,37 +38,20 @@ struct NVMLFunctions: Sendable {
     ///
     /// - Throws: ``DeviceProbeError`` naming the library or the missing symbol.
     static func load(library: String = libraryName) throws -> NVMLFunctions {
-        guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "not found"
-            throw DeviceProbeError("NVML: cannot load \(library): \(reason)")
+        var table = vramd_nvml_table()
+        var problem: UnsafePointer<CChar>?
+        switch vramd_nvml_open(library, &table, &problem) {
+        case 0: break
+        case -1: throw DeviceProbeError("NVML: cannot load \(library): \(problem.map { String(cString: $0) } ?? "not found")")
+        default: throw DeviceProbeError("NVML: \(library) has no \(problem.map { String(cString: $0) } ?? "required entry point")")
         }
-        // Newer drivers export versioned names; the unversioned ones are the oldest ABI.
-        func symbol<F>(_ names: String..., as type: F.Type) throws -> (F, String) {
-            for name in names {
-                if let pointer = dlsym(handle, name) { return (unsafeBitCast(pointer, to: type), name) }
-            }
-            throw DeviceProbeError("NVML: \(library) has no \(names.joined(separator: " or "))")
+        guard let initialize = table.initialize, let count = table.device_count, let byIndex = table.handle_by_index,
+              let memory = table.memory_info, let name = table.name, let uuid = table.uuid,
+              let processes = table.compute_processes else {
+            throw DeviceProbeError("NVML: \(library) is missing an entry point")
         }
-        typealias Void0 = @convention(c) () -> Int32
-        typealias Count = @convention(c) (UnsafeMutablePointer<UInt32>?) -> Int32
-        typealias Handle = @convention(c) (UInt32, UnsafeMutablePointer<OpaquePointer?>?) -> Int32
-        typealias Memory = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32
-        typealias Text = @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, UInt32) -> Int32
-        typealias Processes = @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?) -> Int32
-        typealias ErrorText = @convention(c) (Int32) -> UnsafePointer<CChar>?
-
-        let (initialize, _) = try symbol("nvmlInit_v2", "nvmlInit", as: Void0.self)
-        let (count, _) = try symbol("nvmlDeviceGetCount_v2", "nvmlDeviceGetCount", as: Count.self)
-        let (byIndex, _) = try symbol("nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex", as: Handle.self)
-        let (memory, _) = try symbol("nvmlDeviceGetMemoryInfo", as: Memory.self)
-        let (name, _) = try symbol("nvmlDeviceGetName", as: Text.self)
-        let (uuid, _) = try symbol("nvmlDeviceGetUUID", as: Text.self)
-        let (processes, processesName) = try symbol(
-            "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2",
-            "nvmlDeviceGetComputeRunningProcesses", as: Processes.self)
-        let errorText: ErrorText? = dlsym(handle, "nvmlErrorString").map { unsafeBitCast($0, to: ErrorText.self) }
         var describe: (@Sendable (Int32) -> String)?
-        if let errorText {
+        if let errorText = table.error_string {
             describe = { code in
                 guard let text = errorText(code) else { return "code \(code)" }
                 return String(cString: text)
@@ -85,7 +66,7 @@ struct NVMLFunctions: Sendable {
             name: { name($0, $1, $2) },
             uuid: { uuid($0, $1, $2) },
             computeProcesses: { processes($0, $1, $2) },
-            processInfoStride: processesName == "nvmlDeviceGetComputeRunningProcesses" ? 16 : 24,
+            processInfoStride: Int(table.process_info_stride),
             errorString: describe
         )
     }

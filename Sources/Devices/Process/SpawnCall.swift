@@ -1,18 +1,7 @@
+import CShims
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// glibc functions Swift's Glibc module does not declare (they sit behind `_GNU_SOURCE`), looked
-/// up once at run time. Both exist in every glibc vramd supports (2.34+); without them spawning
-/// still works, only with the small leak described at ``CloseOnExecPipe``.
-private enum GNUFunctions {
-    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
-    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-
-    static let pipe2: Pipe2? = dlsym(nil, "pipe2").map { unsafeBitCast($0, to: Pipe2.self) }
-    static let addCloseFrom: AddCloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
-        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
-}
 
 /// A pipe whose two ends are close-on-exec, so a child spawned concurrently for another model
 /// does not inherit them and hold the pipe open after this child has gone.
@@ -22,17 +11,7 @@ struct CloseOnExecPipe {
 
     init() throws(ChildProcessError) {
         var fds: [Int32] = [-1, -1]
-        let result: Int32
-        if let pipe2 = GNUFunctions.pipe2 {
-            result = pipe2(&fds, O_CLOEXEC)
-        } else {
-            result = Glibc.pipe(&fds)
-            if result == 0 {
-                _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-            }
-        }
-        guard result == 0 else { throw ChildProcessError("cannot create a pipe", errno: errno) }
+        guard vramd_pipe_cloexec(&fds) == 0 else { throw ChildProcessError("cannot create a pipe", errno: errno) }
         read = fds[0]
         write = fds[1]
     }
@@ -62,7 +41,7 @@ enum SpawnCall {
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, output, 2)
         // Descriptors vramd opened without close-on-exec (by libraries) stay out of the child.
-        _ = GNUFunctions.addCloseFrom?(&actions, 3)
+        _ = vramd_spawn_add_closefrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
