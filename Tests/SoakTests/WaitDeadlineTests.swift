@@ -47,15 +47,14 @@ struct WaitDeadlineTests {
         let stats = await scheduler.stats
         #expect(stats.queueWait.percentile(0.99) > 0, "requests did wait")
 
-        // The sequence numbers every request's ticket and every wait. Woken only when first in
-        // line, a request waits about once per request ahead of it that it sees start, not once
-        // per release of the whole queue (about 5,900 waits for these 400 requests before).
+        // Woken only when first in line, a request waits about once per request ahead of it
+        // that it sees start, not once per release of the whole queue (about 5,900 waits for these 400 requests before).
         // How many waits there are depends on how the sixteen tasks interleave on the cores
         // (189 to 400 were seen); that there are some, and at most two per request, does not.
-        let waits = await scheduler.sequence - served
+        let waits = await scheduler.waitRoom.waitsBegun
         #expect(waits > 0, "requests did wait: \(waits) waits")
         #expect(waits <= 2 * served, "a request behind another sleeps until it is first: \(waits) waits")
-        #expect(await scheduler.deadlineTimersSet < 5, "one timer serves all \(waits) waits")
+        #expect(await scheduler.waitRoom.timersSet < 5, "one timer serves all \(waits) waits")
         await scheduler.shutdown()
     }
 
@@ -83,7 +82,7 @@ struct WaitDeadlineTests {
         let (scheduler, _) = try Self.scheduler()
         let start = ContinuousClock.now
         async let late: Void = scheduler.waitForChange(until: start.advanced(by: .seconds(40)), model: "m0")
-        while await scheduler.waiters.isEmpty { await Task.yield() }
+        while await scheduler.waitRoom.isEmpty { await Task.yield() }
         // Its deadline comes before the one the timer is set for.
         await #expect(throws: BrokerError.self) {
             try await scheduler.waitForChange(until: start.advanced(by: .milliseconds(200)), model: "m0")
@@ -143,7 +142,7 @@ struct WaitDeadlineTests {
         let waiting = (0..<64).map { _ in
             Task { await (try scheduler.acquire("slow", priority: 0)).release() }
         }
-        while await scheduler.queued < 64 { await Task.yield() }
+        while await scheduler.admission.total < 64 { await Task.yield() }
         let before = try residentBytes()
         // 4,000 requests served meanwhile; one refused throws.
         try await withThrowingTaskGroup(of: Void.self) { clients in

@@ -37,8 +37,6 @@ struct ModelRuntime: Sendable {
     var stale = false
     /// Where it stands against loads that want it out (the swap quantum).
     var standing = SwapQuantum.Standing()
-    /// Consecutive failed health checks while idle; two mark it failed.
-    var healthFailures = 0
 
     init(config: ModelConfig, backend: (any Backend)?, footprint: Int64, source: FootprintSource) {
         self.config = config

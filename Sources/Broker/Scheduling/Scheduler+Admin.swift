@@ -141,9 +141,7 @@ extension Scheduler {
     /// Stops taking requests and unloads everything vramd loaded (SIGTERM, after the drain).
     public func shutdown() async {
         beginShutdown()
-        // It would keep the scheduler alive until the latest queue timeout.
-        deadlineTimer?.task.cancel()
-        deadlineTimer = nil
+        waitRoom.cancelTimer()
         for (id, runtime) in runtimes where runtime.state == .ready || runtime.state == .loading || runtime.state == .failed {
             if let task = runtime.loadTask { _ = try? await task.value }
             try? ledger.markUnloaded(id)
@@ -194,36 +192,4 @@ extension Scheduler {
 
     public var statistics: SchedulerStats { stats }
     public var currentLedger: Ledger { ledger }
-
-    /// Tells `hooks.on_pressure` that a load had to evict or wait (seed 004's pressure handler).
-    func firePressureHook(_ decision: PlanDecision) {
-        guard let url = settings.onPressureHook else { return }
-        var body: [String: Any] = ["model": decision.model.rawValue, "reason": decision.description]
-        switch decision {
-        case .load(let plan):
-            body["decision"] = "evict"
-            body["requested"] = plan.bytes
-            body["available"] = plan.freeBefore
-            body["evict"] = plan.evictions.map(\.model.rawValue)
-        case .wait(let plan):
-            body["decision"] = "wait"
-            body["requested"] = plan.bytes
-            body["available"] = plan.freeBefore
-            body["waiting_for"] = plan.waitingFor.map(\.model.rawValue)
-        default: return
-        }
-        guard let data = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) else { return }
-        let logger = self.logger
-        Task {
-            var request = HTTPClientRequest(url: url)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: data))
-            do {
-                _ = try await HTTPClient.backends.execute(request, timeout: .seconds(5))
-            } catch {
-                logger.warning("on_pressure hook failed", metadata: ["url": "\(url)", "error": "\(error)"])
-            }
-        }
-    }
 }

@@ -4,27 +4,22 @@ import VRAMPolicy
 /// Noticing a backend that stops serving: a process that exits (at once, through its exit
 /// stream) and a server that fails its health checks (every few seconds, while idle).
 extension Scheduler {
-    /// Checks the health of idle ready models; one that fails twice in a row is marked failed
-    /// and its memory no longer counted, so the next request loads it again. (Process backends
-    /// are also watched for their exit, which is noticed at once.)
+    /// Checks the health of idle ready models; one that fails ``BackendWatch/failuresToFail``
+    /// checks in a row is marked failed and its memory no longer counted, so the next request
+    /// loads it again. (Process backends are also watched for their exit, noticed at once.)
     public func probeHealth() async {
         for (id, runtime) in runtimes where runtime.state == .ready && runtime.inFlight == 0 {
             guard let backend = runtime.backend else { continue }
             let health = await backend.health()
             guard runtimes[id]?.state == .ready else { continue }
-            if health.isHealthy {
-                runtimes[id]?.healthFailures = 0
-                continue
-            }
-            let failures = (runtimes[id]?.healthFailures ?? 0) + 1
-            runtimes[id]?.healthFailures = failures
+            let (failures, fail) = watch.checked(id, healthy: health.isHealthy, idle: runtimes[id]?.inFlight == 0)
+            if health.isHealthy { continue }
             logger.warning("health check failed", metadata: ["model": "\(id)", "health": "\(health)", "failures": "\(failures)"])
-            if failures >= 2, runtimes[id]?.inFlight == 0 {
+            if fail {
                 try? ledger.markUnloaded(id)
                 runtimes[id]?.state = .failed
                 runtimes[id]?.lastError = "health check: \(health)"
                 observer.publish(.failed(id, "health check: \(health)"))
-                runtimes[id]?.healthFailures = 0
                 stats.backendFailures += 1
                 // Stop what is left of it (a hung process) so a reload starts clean.
                 _ = try? await backend.unload()
@@ -49,10 +44,11 @@ extension Scheduler {
     }
 
     func watchExits(_ id: ModelID, _ backend: any Backend) {
-        guard exitWatchers[id] == nil else { return }
-        exitWatchers[id] = Task {
-            for await exit in backend.exits where !exit.expected {
-                self.backendExited(id, exit)
+        watch.watchExits(of: id) {
+            Task {
+                for await exit in backend.exits where !exit.expected {
+                    self.backendExited(id, exit)
+                }
             }
         }
     }

@@ -47,14 +47,14 @@ extension Scheduler {
                 id: model.id.rawValue, kind: model.kind.rawValue, aliases: model.aliases, priority: model.priority,
                 qos: model.qos.rawValue, pinned: model.pinned, state: runtime.state, device: runtime.device?.rawValue,
                 footprint: runtime.footprint, footprintSource: runtime.footprintSource, inFlight: runtime.inFlight,
-                queued: waiting[model.id] ?? 0,
+                queued: admission.perModel[model.id] ?? 0,
                 lastUsedAt: runtime.lastUsed.map { wallNow - $0.duration(to: monotonicNow).seconds },
                 keepAliveExpiresIn: expiresIn, keepAliveExpiresAt: expiresIn.map { wallNow + $0 },
                 loadCount: runtime.loadCount, lastLoadSeconds: runtime.lastLoadDuration?.seconds,
                 lastError: runtime.lastError, backend: model.backend?.typeName)
         }
         return StatusReport(generatedAt: wallNow, devices: devices, models: models,
-                            queue: StatusReport.Queue(waiting: waiting.values.reduce(0, +), max: settings.queueMax),
+                            queue: StatusReport.Queue(waiting: admission.total, max: admission.limit),
                             scheduler: StatusReport.Stats(stats))
     }
 }

@@ -25,11 +25,10 @@ extension Scheduler {
             stats.queueTimeouts += 1
             throw BrokerError.queueTimeout(model.rawValue, after: settings.queueTimeout)
         }
-        sequence += 1
-        let token = sequence
+        let token = waitRoom.begin()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                waiters[token] = Waiter(continuation: continuation, deadline: deadline, model: model, behind: ticket)
+                waitRoom.enter(token, Waiter(continuation: continuation, deadline: deadline, model: model, behind: ticket))
                 armDeadline(deadline)
             }
         } onCancel: {
@@ -37,44 +36,32 @@ extension Scheduler {
         }
     }
 
-    /// Makes sure a timer is due by `deadline`. One timer serves every waiter: a request woken
-    /// by every release waits again many times, and a timer of its own for each wait, left to
-    /// run to the queue's timeout, piled up by the hundred thousand in the soak.
-    private func armDeadline(_ deadline: ContinuousClock.Instant) {
-        if let armed = deadlineTimer, armed.due <= deadline { return }
-        deadlineTimer?.task.cancel()
-        let task = Task {
-            guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return }
-            self.expireWaiters(armedFor: deadline)
-        }
-        deadlineTimer = (deadline, task)
-        deadlineTimersSet += 1
-    }
-
     /// Ends the waits whose deadline has passed, and arms the timer for the next one.
     private func expireWaiters(armedFor due: ContinuousClock.Instant) {
-        if deadlineTimer?.due == due { deadlineTimer = nil }
-        let now = clock.now
-        for (token, waiter) in waiters where waiter.deadline <= now {
-            resume(token, throwing: BrokerError.queueTimeout(waiter.model.rawValue, after: settings.queueTimeout))
+        let (expired, next) = waitRoom.expire(timerDue: due, now: clock.now)
+        for waiter in expired {
+            stats.queueTimeouts += 1
+            waiter.continuation.resume(throwing: BrokerError.queueTimeout(waiter.model.rawValue, after: settings.queueTimeout))
         }
-        if let next = waiters.values.lazy.map(\.deadline).min() { armDeadline(next) }
+        if let next { armDeadline(next) }
+    }
+
+    private func armDeadline(_ deadline: ContinuousClock.Instant) {
+        waitRoom.armDeadline(deadline) { due in
+            Task {
+                guard (try? await Task.sleep(until: due, clock: .continuous)) != nil else { return }
+                self.expireWaiters(armedFor: due)
+            }
+        }
     }
 
     private func resume(_ token: Int, throwing error: any Error) {
-        guard let waiter = waiters.removeValue(forKey: token) else { return }
-        if error is BrokerError, (error as? BrokerError)?.code == "queue_timeout" { stats.queueTimeouts += 1 }
-        waiter.continuation.resume(throwing: error)
+        waitRoom.leave(token)?.continuation.resume(throwing: error)
     }
 
     func notifyChange() {
-        guard !waiters.isEmpty else { return }
-        var woken: [Waiter] = []
-        for (token, waiter) in waiters where mayGoOn(waiter) {
-            waiters[token] = nil
-            woken.append(waiter)
-        }
-        for waiter in woken { waiter.continuation.resume() }
+        guard !waitRoom.isEmpty else { return }
+        for waiter in waitRoom.takeWakeable(mayGoOn) { waiter.continuation.resume() }
     }
 
     /// Whether a change may let `waiter` go on: always, unless it waits in line behind another
@@ -87,21 +74,11 @@ extension Scheduler {
     /// Wakes every waiter after `delay`, unless a wake already due by then will.
     func wake(after delay: Duration) {
         let due = clock.now.advanced(by: delay)
-        if let pending = nextWake, pending <= due { return }
-        nextWake = due
+        guard waitRoom.scheduleWake(at: due) else { return }
         Task {
             try? await Task.sleep(until: due, clock: .continuous)
-            if self.nextWake == due { self.nextWake = nil }
+            self.waitRoom.wakeCame(due)
             self.notifyChange()
         }
     }
-}
-
-/// A suspended ``Scheduler/waitForChange(until:model:)``.
-struct Waiter {
-    let continuation: CheckedContinuation<Void, any Error>
-    let deadline: ContinuousClock.Instant
-    let model: ModelID
-    /// Its request's ticket, when it waits in `model`'s line behind another.
-    let behind: Int?
 }
