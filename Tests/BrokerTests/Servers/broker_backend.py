@@ -9,6 +9,8 @@ vramd did to it.
   POST /unload {"model"}    unloads it
   POST /open   {"gate"}     lets every request waiting on that gate go on (and later ones pass)
   POST /hook                records the JSON body (stands in for an on_pressure receiver)
+  POST /sick {"sick"}       with true, /health answers 503 from now on (a server that stopped
+                            serving but still listens); with false, 200 again
   POST /v1/chat/completions {"model", "tag", "gate", "delay", "stream", "chunks", "chunk_delay", "cut",
                              "raw", "close"}
                             waits on `gate` (if any) and `delay` seconds, then answers (with
@@ -58,7 +60,7 @@ lock = threading.Lock()
 gates = {}
 state = {
     "loads": {}, "unloads": {}, "loaded": {}, "in_flight": 0, "max_in_flight": 0,
-    "started": [], "finished": [], "hooks": [], "requests": 0, "max_loaded": 0,
+    "started": [], "finished": [], "hooks": [], "requests": 0, "max_loaded": 0, "sick": False,
 }
 
 
@@ -83,6 +85,8 @@ def gate(name):
 class Handler(JSONHandler):
     def do_GET(self):
         if self.path == "/health":
+            if state["sick"]:
+                return self.reply(503, {"status": "sick"})
             if args.never_ready or time.monotonic() - started < args.ready_after:
                 return self.reply(503, {"status": "loading"})
             return self.reply(200, {"status": "ok"})
@@ -123,6 +127,10 @@ class Handler(JSONHandler):
         if self.path == "/open":
             gate(body["gate"]).set()
             return self.reply(200, {"opened": body["gate"]})
+        if self.path == "/sick":
+            with lock:
+                state["sick"] = bool(body.get("sick"))
+            return self.reply(200, {"sick": state["sick"]})
         if self.path == "/hook":
             with lock:
                 state["hooks"].append(body)
