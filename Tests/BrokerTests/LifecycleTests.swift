@@ -92,6 +92,25 @@ struct LifecycleTests {
         }
     }
 
+    /// A resident model whose backend the new config changes goes on serving from the old one
+    /// until it is idle, and is then loaded through the new one.
+    @Test func aReloadThatChangesAResidentModelsBackendLoadsItThroughTheNewOne() async throws {
+        try await TestBackend.with([]) { backend in
+            let devices = "devices: [{id: gpu0, kind: simulated, capacity: 16GiB}]\n"
+            try await Vramd.with(devices + "models:\n  a: {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: "a"))}\n") { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                try vramd.rewrite(devices + "models:\n  a: {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: "a-v2"))}\n")
+                let reloaded = try await HTTP.post(vramd.url + "/v1/admin/reload", json: [:])
+                #expect(reloaded.status == 200, "\(reloaded)")
+                #expect(try await vramd.chat("a").status == 200)
+                let stats = try await backend.stats()
+                #expect(stats.loads == ["a": 1, "a-v2": 1], "loaded again through the changed backend")
+                #expect(stats.unloads == ["a": 1])
+                #expect(try await vramd.model("a").int("load_count") == 2)
+            }
+        }
+    }
+
     @Test func sigtermLetsRequestsFinishAndStopsEveryProcess() async throws {
         try await withTemporaryDirectory { pids in
             let directory = pids + "/run"

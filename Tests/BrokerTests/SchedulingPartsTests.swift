@@ -45,6 +45,21 @@ import VRAMPolicy
         #expect(step8 == (3, true), "idle again and still failing")
     }
 
+    @Test func aForgottenBackendIsWatchedAndCountedAfresh() {
+        var watch = BackendWatch()
+        var watchers = 0
+        watch.watchExits(of: "m") { watchers += 1; return Task {} }
+        watch.watchExits(of: "m") { watchers += 1; return Task {} }
+        #expect(watchers == 1, "one watcher per backend, across its loads")
+        let first = watch.checked("m", healthy: false, idle: true)
+        #expect(first == (1, false))
+        watch.forget("m")
+        watch.watchExits(of: "m") { watchers += 1; return Task {} }
+        #expect(watchers == 2, "a replaced backend gets a watcher of its own")
+        let afterForget = watch.checked("m", healthy: false, idle: true)
+        #expect(afterForget == (1, false), "the old backend's failures do not count against the new one")
+    }
+
     @Test func aFileIsWarmedAgainOnlyOnceItMayHaveCooled() {
         var prewarming = Prewarming(mode: .files)
         let start = Instant(nanoseconds: 0)

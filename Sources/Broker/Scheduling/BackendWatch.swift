@@ -18,6 +18,13 @@ struct BackendWatch {
         exitWatchers[id] = start()
     }
 
+    /// Stops watching `id`'s backend: it was replaced (a config reload changed it) or the
+    /// model was removed. A new backend is watched from its first load, and counted from zero.
+    mutating func forget(_ id: ModelID) {
+        exitWatchers.removeValue(forKey: id)?.cancel()
+        healthFailures[id] = nil
+    }
+
     /// Records a health check of `id`: whether the model must now be marked failed, which only
     /// an idle one is. Counting starts again after a pass and after a failure that marks it.
     mutating func checked(_ id: ModelID, healthy: Bool, idle: Bool) -> (failures: Int, fail: Bool) {

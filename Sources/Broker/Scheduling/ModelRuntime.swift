@@ -35,6 +35,9 @@ struct ModelRuntime: Sendable {
     var footprintSource: FootprintSource
     /// The config changed while it was resident: unloaded once idle, reloaded on next use.
     var stale = false
+    /// The backend of the changed config, when it changed while the old one was resident: it
+    /// takes the old one's place once that has unloaded.
+    var nextBackend: (any Backend)?
     /// Where it stands against loads that want it out (the swap quantum).
     var standing = SwapQuantum.Standing()
 

@@ -115,7 +115,14 @@ extension Scheduler {
             if var runtime = runtimes[model.id] {
                 if runtime.config != model {
                     runtime.stale = runtime.state == .ready || runtime.state == .loading
-                    if runtime.config.backend != model.backend && !runtime.stale { runtime.backend = backendFactory(model) }
+                    if runtime.config.backend != model.backend {
+                        if runtime.stale {
+                            runtime.nextBackend = backendFactory(model)
+                        } else {
+                            runtime.backend = backendFactory(model)
+                            watch.forget(model.id)
+                        }
+                    }
                     runtime.config = model
                     runtime.footprint = bytes
                     runtime.footprintSource = source
@@ -126,11 +133,16 @@ extension Scheduler {
             }
         }
         let removed = runtimes.keys.filter { updated[$0] == nil }
+        // Written back before the first suspension: the copies were taken in this same step, so
+        // a load or release finishing during the unloads below is not overwritten by them.
+        for (id, runtime) in updated { runtimes[id] = runtime }
         for id in removed where runtimes[id]?.state == .ready {
             try? await unload(id, reason: "removed from the config")
         }
-        for id in removed { runtimes[id] = nil }
-        for (id, runtime) in updated { runtimes[id] = runtime }
+        for id in removed {
+            runtimes[id] = nil
+            watch.forget(id)
+        }
         config = new
         ledger.options = new.policy
         ledger.replaceModels(specs)

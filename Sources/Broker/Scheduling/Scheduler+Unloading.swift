@@ -52,6 +52,11 @@ extension Scheduler {
         runtimes[id]?.endpoint = nil
         runtimes[id]?.pid = nil
         runtimes[id]?.stale = false
+        if let next = runtimes[id]?.nextBackend {
+            runtimes[id]?.backend = next
+            runtimes[id]?.nextBackend = nil
+            watch.forget(id)
+        }
         runtimes[id]?.standing.endContention()
         stats.unloads += 1
         notifyChange()
