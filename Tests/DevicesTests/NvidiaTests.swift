@@ -162,30 +162,61 @@ import Testing
 /// with nvml.h's signatures and layouts, compiled from Programs/fake_nvml.c with the toolchain's
 /// C compiler. Not a driver, but the same machine code path vramd takes with one.
 @Suite struct NVMLLibraryTests {
-    @Test(.timeLimit(.minutes(1)))
-    func nvmlIsLoadedAndDecodedThroughDlopen() async throws {
+    /// Compiles Programs/fake_nvml.c (with `defines`) into a `libnvidia-ml.so.1` for `body`.
+    static func withFakeLibrary(_ defines: [String] = [], _ body: (String) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vramd-nvml-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let library = directory + "/libnvidia-ml.so.1"
         let source = TestPrograms.path("fake_nvml.c")
-        let compiled = try await ChildProcess.run([TestPrograms.cCompiler, "-shared", "-fPIC", "-O1", "-o", library, source])
+        let compiled = try await ChildProcess.run([TestPrograms.cCompiler, "-shared", "-fPIC", "-O1"] + defines + ["-o", library, source])
         try #require(compiled.status.isSuccess, "\(TestPrograms.cCompiler): \(compiled.lines.joined(separator: "\n"))")
+        try await body(library)
+    }
 
-        let functions = try NVMLFunctions.load(library: library)
-        #expect(functions.processInfoStride == 24, "the _v3 entry point takes 24-byte entries")
-        let gpus = try await NVMLQuery.open(functions: functions).gpus()
-        #expect(gpus.count == 1)
-        let gpu = try #require(gpus.first)
-        #expect(gpu.name == "NVIDIA GeForce RTX 4090")
-        #expect(gpu.uuid == NvidiaTests.busyUUID)
-        #expect(gpu.total == 25_757_220_864 && gpu.free == 10_369_368_064 && gpu.used == 14_921_613_312)
-        #expect(gpu.processes == [
-            ProcessMemory(pid: 4242, bytes: 9_663_676_416),
-            ProcessMemory(pid: 5150, bytes: 4_697_620_480),
-            ProcessMemory(pid: 6001, bytes: nil),
-        ])
-        #expect(functions.errorString?(7) == "Insufficient Size")
+    @Test(.timeLimit(.minutes(1)))
+    func nvmlIsLoadedAndDecodedThroughDlopen() async throws {
+        try await Self.withFakeLibrary { library in
+            let functions = try NVMLFunctions.load(library: library)
+            #expect(functions.processInfoStride == 24, "the _v3 entry point takes 24-byte entries")
+            let gpus = try await NVMLQuery.open(functions: functions).gpus()
+            #expect(gpus.count == 1)
+            let gpu = try #require(gpus.first)
+            #expect(gpu.name == "NVIDIA GeForce RTX 4090")
+            #expect(gpu.uuid == NvidiaTests.busyUUID)
+            #expect(gpu.total == 25_757_220_864 && gpu.free == 10_369_368_064 && gpu.used == 14_921_613_312)
+            #expect(gpu.processes == [
+                ProcessMemory(pid: 4242, bytes: 9_663_676_416),
+                ProcessMemory(pid: 5150, bytes: 4_697_620_480),
+                ProcessMemory(pid: 6001, bytes: nil),
+            ])
+            #expect(functions.errorString?(7) == "Insufficient Size")
+        }
+    }
+
+    /// The oldest drivers export only the unversioned process list, whose entries are 16 bytes:
+    /// read with the newer stride, every pid after the first would be garbage.
+    @Test(.timeLimit(.minutes(1)))
+    func theFirstProcessListABIIsReadWithItsOwnStride() async throws {
+        try await Self.withFakeLibrary(["-DFIRST_ABI"]) { library in
+            let functions = try NVMLFunctions.load(library: library)
+            #expect(functions.processInfoStride == 16)
+            let gpu = try #require(try await NVMLQuery.open(functions: functions).gpus().first)
+            #expect(gpu.processes == [
+                ProcessMemory(pid: 4242, bytes: 9_663_676_416),
+                ProcessMemory(pid: 5150, bytes: 4_697_620_480),
+                ProcessMemory(pid: 6001, bytes: nil),
+            ])
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aLibraryWithoutAnEntryPointIsAClearError() async throws {
+        try await Self.withFakeLibrary(["-DNO_UUID"]) { library in
+            #expect { try NVMLFunctions.load(library: library) } throws: { error in
+                "\(error)".contains("has no nvmlDeviceGetUUID")
+            }
+        }
     }
 
     @Test func missingLibraryIsAClearError() {

@@ -4,18 +4,33 @@
  * processes (one whose memory the driver "will not say"); the process list answers
  * NVML_ERROR_INSUFFICIENT_SIZE with the needed count when the caller's buffer is too small, as
  * the driver does.
+ *
+ * Built with -DFIRST_ABI it exports only the first, unversioned process-list entry point, whose
+ * entries are 16 bytes (pid, used memory); with -DNO_UUID it lacks nvmlDeviceGetUUID, as a
+ * library vramd cannot use would.
  */
 #include <string.h>
 
 typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;
 typedef struct { unsigned long long total, free, used; } nvmlMemory_t;
+#ifdef FIRST_ABI
+typedef struct {
+    unsigned int pid;
+    unsigned long long usedGpuMemory;
+} nvmlProcessInfo_t;
+#define PROCESS(pid, used) {pid, used}
+#define PROCESS_LIST nvmlDeviceGetComputeRunningProcesses
+#else
 typedef struct {
     unsigned int pid;
     unsigned long long usedGpuMemory;
     unsigned int gpuInstanceId;
     unsigned int computeInstanceId;
 } nvmlProcessInfo_t;
+#define PROCESS(pid, used) {pid, used, 0xFFFFFFFFu, 0xFFFFFFFFu}
+#define PROCESS_LIST nvmlDeviceGetComputeRunningProcesses_v3
+#endif
 
 #define NVML_SUCCESS 0
 #define NVML_ERROR_UNINITIALIZED 1
@@ -25,9 +40,9 @@ typedef struct {
 static int initialized;
 static struct nvmlDevice_st { int index; } gpu0 = {0};
 static const nvmlProcessInfo_t processes[] = {
-    {4242, 9663676416ULL, 0xFFFFFFFFu, 0xFFFFFFFFu},
-    {5150, 4697620480ULL, 0xFFFFFFFFu, 0xFFFFFFFFu},
-    {6001, 0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFFu, 0xFFFFFFFFu},
+    PROCESS(4242, 9663676416ULL),
+    PROCESS(5150, 4697620480ULL),
+    PROCESS(6001, 0xFFFFFFFFFFFFFFFFULL),
 };
 
 nvmlReturn_t nvmlInit_v2(void) { initialized = 1; return NVML_SUCCESS; }
@@ -62,11 +77,13 @@ nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int len
     return copy("NVIDIA GeForce RTX 4090", name, length);
 }
 
+#ifndef NO_UUID
 nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length) {
     return copy("GPU-5b3e9a4c-0d2f-4e1a-9c61-8f1b2a7d3e40", uuid, length);
 }
+#endif
 
-nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *count, nvmlProcessInfo_t *infos) {
+nvmlReturn_t PROCESS_LIST(nvmlDevice_t device, unsigned int *count, nvmlProcessInfo_t *infos) {
     unsigned int needed = sizeof processes / sizeof processes[0];
     if (infos == NULL || *count < needed) {
         *count = needed;
