@@ -9,6 +9,8 @@ import Testing
         struct APIError: Decodable { var code: String; var type: String; var message: String; var retryable: Bool }
         struct StatusError: Decodable { var status: Int; var error: APIError }
         var chat: String?
+        var answered_as: String
+        var streamed_as: String
         var stream_chunks: Int
         var stream_first_chunk_s: Double
         var stream_last_chunk_s: Double
@@ -54,6 +56,8 @@ import Testing
         let seen = try JSONDecoder().decode(Observed.self, from: Data(result.stdout.utf8))
 
         #expect(seen.chat != nil)
+        // Answers name the model by its id (the one /v1/models lists), never the GGUF's path.
+        #expect(seen.answered_as == "gemma-a" && seen.streamed_as == "gemma-a", "\(seen.answered_as), \(seen.streamed_as)")
         // Streaming passes chunks through as they arrive, not all at the end.
         #expect(seen.stream_chunks > 5)
         #expect(seen.stream_first_chunk_s < seen.stream_last_chunk_s * 0.8, "first chunk at \(seen.stream_first_chunk_s)s, last at \(seen.stream_last_chunk_s)s")

@@ -46,6 +46,7 @@ public struct BrokerServer: Sendable {
         let factory: @Sendable (ModelConfig) -> (any Backend)? = { model in
             switch model.backend {
             case .process(var configuration):
+                configuration.command += model.defaultAliasArguments
                 if model.promptCache {
                     let directory = PromptCache.directory(root: promptCacheRoot, model: model.id)
                     try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -80,14 +80,20 @@ def status():
     return raw("GET", "/v1/status")[2]
 
 
+answered_as = []
+
+
 def chat(model, content="Say hello.", max_tokens=8):
     r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": content}],
                                        max_tokens=max_tokens)
+    answered_as.append(r.model)
     return r.choices[0].message.content
 
 
 # A chat completion (through an alias), then a streamed one whose chunks arrive before the end.
+# The servers are started without --alias: vramd adds one, or answers would name the GGUF path.
 result["chat"] = chat("gpt-4o-mini")
+result["answered_as"] = answered_as[-1]
 arrivals = []
 start = time.monotonic()
 stream = client.chat.completions.create(model="gemma-a", stream=True, max_tokens=24,
@@ -97,6 +103,7 @@ for chunk in stream:
     arrivals.append(time.monotonic() - start)
     if chunk.choices and chunk.choices[0].delta.content:
         text += chunk.choices[0].delta.content
+    result["streamed_as"] = chunk.model
 result["stream_chunks"] = len(arrivals)
 result["stream_first_chunk_s"] = arrivals[0]
 result["stream_last_chunk_s"] = arrivals[-1]
