@@ -69,6 +69,7 @@ struct LifecycleTests {
                 try vramd.rewrite(devices + models(["a", "c"]))
                 let reloaded = try await HTTP.post(vramd.url + "/v1/admin/reload", json: [:])
                 #expect(reloaded.status == 200, "\(reloaded)")
+                #expect(try reloaded.json()["needs_restart"] as? [String] == [], "models change without a restart")
                 #expect(try await listed(vramd) == ["a", "c"])
                 #expect(try await backend.stats().unloads == ["b": 1], "the removed model is unloaded")
                 #expect(try await vramd.chat("c").status == 200)
@@ -88,6 +89,25 @@ struct LifecycleTests {
                 await vramd.output.waitUntil { $0.filter { $0.contains("config reloaded") }.count > reloadsBefore }
                 #expect(try await listed(vramd) == ["a", "c", "d"])
                 #expect(try await vramd.chat("d").status == 200)
+            }
+        }
+    }
+
+    /// A setting fixed at start is reported, not silently ignored: the answer and the log name
+    /// it, and the running value stays in force.
+    @Test func aReloadNamesTheChangesThatNeedARestart() async throws {
+        try await TestBackend.with([]) { backend in
+            let models = "models:\n  a: {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: "a"))}\n"
+            try await Vramd.with("queue: {max: 8}\ndevices: [{id: gpu0, kind: simulated, capacity: 16GiB}]\n" + models) { vramd in
+                try vramd.rewrite("queue: {max: 2}\ndevices: [{id: gpu0, kind: simulated, capacity: 4GiB}]\n" + models)
+                let reloaded = try await HTTP.post(vramd.url + "/v1/admin/reload", json: [:])
+                #expect(reloaded.status == 200, "\(reloaded)")
+                #expect(try reloaded.json()["needs_restart"] as? [String] == ["devices", "queue.max"])
+                await vramd.output.waitUntil { $0.contains { $0.contains("take effect only after a restart") && $0.contains("queue.max") } }
+                let status = try await vramd.status()
+                #expect((status["queue"] as? [String: Any])?.int("max") == 8, "the running limit stays")
+                let device = try #require((status["devices"] as? [[String: Any]])?.first)
+                #expect(device.int("capacity") == 16 << 30, "the running device stays: \(device)")
             }
         }
     }

@@ -12,7 +12,8 @@ struct Routes: Sendable {
     let scheduler: Scheduler
     let proxy: Proxy
     let settings: BrokerSettings
-    let reload: @Sendable () async throws -> Void
+    /// Applies the config file again; the keys that changed but need a restart.
+    let reload: @Sendable () async throws -> [String]
 
     func add(to router: Router<BrokerRequestContext>) {
         router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
@@ -47,8 +48,8 @@ struct Routes: Sendable {
             return Self.json(["model": model, "state": "unloaded"])
         }
         router.post("/v1/admin/reload") { _, _ in
-            try await self.reload()
-            return Self.json(["status": "reloaded"])
+            let needsRestart = try await self.reload()
+            return Self.json(["status": "reloaded", "needs_restart": needsRestart])
         }
     }
 

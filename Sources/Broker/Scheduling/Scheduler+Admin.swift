@@ -104,8 +104,9 @@ extension Scheduler {
         }
     }
 
-    /// Applies a new config: new models appear, removed ones are unloaded, changed ones are
-    /// reloaded on next use.
+    /// Applies a new config's models and ledger policy: new models appear, removed ones are
+    /// unloaded, changed ones are reloaded on next use. Devices, the listening address and the
+    /// broker's settings stay as they started (the server reports changes to them).
     public func reload(_ new: Config, footprint: (ModelConfig) throws -> (Int64, FootprintSource)) async throws {
         var specs: [ModelSpec] = []
         var updated: [ModelID: ModelRuntime] = [:]
@@ -143,7 +144,12 @@ extension Scheduler {
             runtimes[id] = nil
             watch.forget(id)
         }
-        config = new
+        // What is fixed at start stays as it runs, so status and placement describe it.
+        var applied = new
+        applied.listen = config.listen
+        applied.devices = config.devices
+        applied.broker = config.broker
+        config = applied
         ledger.options = new.policy
         ledger.replaceModels(specs)
         logger.info("config reloaded", metadata: ["models": "\(new.models.count)", "removed": "\(removed.count)"])

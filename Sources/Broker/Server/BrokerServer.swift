@@ -16,6 +16,8 @@ import VRAMPolicy
 public struct BrokerServer: Sendable {
     public let scheduler: Scheduler
     public let configPath: String
+    /// The config vramd started with: what a reload cannot change is compared against it.
+    let started: Config
     let logger: Logger
 
     /// Builds the scheduler for `config`, probing each real device once.
@@ -72,7 +74,7 @@ public struct BrokerServer: Sendable {
         }, backendFactory: factory, logger: logger)
         if config.models.contains(where: \.promptCache) { await scheduler.usePromptCache(root: promptCacheRoot) }
         await scheduler.refreshDevices()
-        return BrokerServer(scheduler: scheduler, configPath: config.file, logger: logger)
+        return BrokerServer(scheduler: scheduler, configPath: config.file, started: config, logger: logger)
     }
 
     /// Whether the model's GGUF has sliding-window layers (a restored prompt then needs `--swa-full`).
@@ -86,9 +88,12 @@ public struct BrokerServer: Sendable {
         do { return try Footprint.resolve(model, in: config) } catch { throw ConfigErrors([error]) }
     }
 
-    /// Reads the config file again and applies it; an invalid file is refused and the running
-    /// config stays.
-    public func reload() async throws {
+    /// Reads the config file again and applies its models and ledger policy; an invalid file is
+    /// refused and the running config stays.
+    ///
+    /// - Returns: the keys that changed but take a restart (``Config/keysNeedingRestart(running:)``).
+    @discardableResult
+    public func reload() async throws -> [String] {
         let config: Config
         do {
             config = try Config.load(path: configPath)
@@ -101,6 +106,12 @@ public struct BrokerServer: Sendable {
             let footprint = try Self.footprint(model, in: config)
             return (footprint.bytes, footprint.source)
         })
+        let needsRestart = config.keysNeedingRestart(running: started)
+        if !needsRestart.isEmpty {
+            logger.warning("config reloaded; these changes take effect only after a restart",
+                           metadata: ["keys": "\(needsRestart.joined(separator: ", "))"])
+        }
+        return needsRestart
     }
 
     /// The router with every route and middleware.
@@ -175,7 +186,7 @@ struct ReloadOnHangup: Service {
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
-            try? await server.reload()
+            _ = try? await server.reload()  // logged either way
         }
     }
 }
