@@ -93,19 +93,28 @@ struct LifecycleTests {
         }
     }
 
-    /// A setting fixed at start is reported, not silently ignored: the answer and the log name
-    /// it, and the running value stays in force.
-    @Test func aReloadNamesTheChangesThatNeedARestart() async throws {
+    /// Settings a reload applies take effect at once (the queue's bound, routing); one fixed at
+    /// start is reported rather than silently ignored, and the running value stays in force.
+    @Test func aReloadAppliesRoutingAndTheQueueAndNamesWhatNeedsARestart() async throws {
         try await TestBackend.with([]) { backend in
-            let models = "models:\n  a: {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: "a"))}\n"
-            try await Vramd.with("queue: {max: 8}\ndevices: [{id: gpu0, kind: simulated, capacity: 16GiB}]\n" + models) { vramd in
-                try vramd.rewrite("queue: {max: 2}\ndevices: [{id: gpu0, kind: simulated, capacity: 4GiB}]\n" + models)
+            let models = "models:\n" + ["a", "b"].map { "  \($0): {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: $0))}\n" }.joined()
+            func config(queue: Int, capacity: String, routed: String) -> String {
+                "queue: {max: \(queue)}\nrouting: {llm: \(routed)}\ndevices: [{id: gpu0, kind: simulated, capacity: \(capacity)}]\n" + models
+            }
+            try await Vramd.with(config(queue: 8, capacity: "16GiB", routed: "a")) { vramd in
+                #expect(try await HTTP.post(vramd.url + "/v1/llm", json: ["messages": []]).status == 200)
+                #expect(try await backend.stats().loads == ["a": 1])
+
+                try vramd.rewrite(config(queue: 2, capacity: "4GiB", routed: "b"))
                 let reloaded = try await HTTP.post(vramd.url + "/v1/admin/reload", json: [:])
                 #expect(reloaded.status == 200, "\(reloaded)")
-                #expect(try reloaded.json()["needs_restart"] as? [String] == ["devices", "queue.max"])
-                await vramd.output.waitUntil { $0.contains { $0.contains("take effect only after a restart") && $0.contains("queue.max") } }
+                #expect(try reloaded.json()["needs_restart"] as? [String] == ["devices"])
+                await vramd.output.waitUntil { $0.contains { $0.contains("take effect only after a restart") && $0.contains("devices") } }
+
+                #expect(try await HTTP.post(vramd.url + "/v1/llm", json: ["messages": []]).status == 200)
+                #expect(try await backend.stats().loads == ["a": 1, "b": 1], "routed to the new default")
                 let status = try await vramd.status()
-                #expect((status["queue"] as? [String: Any])?.int("max") == 8, "the running limit stays")
+                #expect((status["queue"] as? [String: Any])?.int("max") == 2, "the new bound is in force")
                 let device = try #require((status["devices"] as? [[String: Any]])?.first)
                 #expect(device.int("capacity") == 16 << 30, "the running device stays: \(device)")
             }

@@ -16,7 +16,7 @@ extension Routes {
     /// - Returns: the response, or `nil` when no feedback applies (the setting is off, the
     ///   request is not streamed, or the model is ready) and the request takes the usual path.
     func loadingFeedback(model name: String, request: Request, body: ByteBuffer, backendPath: String) async throws -> Response? {
-        guard settings.loadingFeedback, backendPath == "/v1/chat/completions" || backendPath == "/v1/completions",
+        guard live.current.loadingFeedback, backendPath == "/v1/chat/completions" || backendPath == "/v1/completions",
               Self.isStreamed(body), let model = await scheduler.modelNeedingLoad(name) else { return nil }
         // Only what happens from now on; subscribed before acquiring, so nothing is missed.
         let events = scheduler.observer.events.subscription(after: .max)

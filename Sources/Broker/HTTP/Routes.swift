@@ -11,7 +11,7 @@ import VRAMPolicy
 struct Routes: Sendable {
     let scheduler: Scheduler
     let proxy: Proxy
-    let settings: BrokerSettings
+    let live: LiveSettings
     /// Applies the config file again; the keys that changed but need a restart.
     let reload: @Sendable () async throws -> [String]
 
@@ -29,7 +29,7 @@ struct Routes: Sendable {
                 try await self.upstream(request, context: context)
             }
         }
-        if let audio = settings.audioProxy {
+        if let audio = live.current.audioProxy {
             router.get(RouterPath(audio.path + "/**")) { request, context in
                 let scheduler = self.scheduler, priority = Self.priority(request)
                 let lease = try await context.untilClientHangsUp { try await scheduler.acquire(audio.model.rawValue, priority: priority) }
@@ -57,7 +57,7 @@ struct Routes: Sendable {
 
     private func routeByBody(_ route: ProxyRoute, request: Request, context: BrokerRequestContext) async throws -> Response {
         let body = try await collect(request)
-        let model = try route.model(in: body, contentType: request.headers[.contentType], routing: settings.routing)
+        let model = try route.model(in: body, contentType: request.headers[.contentType], routing: live.current.routing)
         if case .openAI(let path) = route,
            let streamed = try await loadingFeedback(model: model, request: request, body: body, backendPath: path) { return streamed }
         let scheduler = self.scheduler, priority = Self.priority(request)
@@ -72,7 +72,7 @@ struct Routes: Sendable {
         let scheduler = self.scheduler, priority = Self.priority(request)
         let lease = try await context.untilClientHangsUp { try await scheduler.acquire(model, priority: priority) }
         // The model is in the path, so the body can stream through without being read here.
-        let limited = LimitedBody(base: request.body, limit: settings.maxBody)
+        let limited = LimitedBody(base: request.body, limit: live.current.maxBody)
         return try await proxy.forward(lease, method: request.method, path: "/" + rest + Self.query(request),
                                        headers: request.headers, body: .stream(RequestBody(asyncSequence: limited)))
     }
@@ -93,16 +93,17 @@ struct Routes: Sendable {
     // MARK: Helpers
 
     private func collect(_ request: Request) async throws -> ByteBuffer {
+        let limit = live.current.maxBody
         // Refused before it is read: a client that sent `Expect: 100-continue` is still waiting.
-        if let announced = request.headers[.contentLength].flatMap(Int64.init), announced > settings.maxBody {
-            throw BrokerError.payloadTooLarge(limit: settings.maxBody)
+        if let announced = request.headers[.contentLength].flatMap(Int64.init), announced > limit {
+            throw BrokerError.payloadTooLarge(limit: limit)
         }
         do {
-            return try await request.body.collect(upTo: Int(settings.maxBody))
+            return try await request.body.collect(upTo: Int(limit))
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw BrokerError.payloadTooLarge(limit: settings.maxBody)
+            throw BrokerError.payloadTooLarge(limit: limit)
         }
     }
 

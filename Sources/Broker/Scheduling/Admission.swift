@@ -4,8 +4,9 @@ import VRAMPolicy
 /// ``Scheduler/acquire(_:priority:)``, for which model, and the tickets that order each model's
 /// line (``RequestQueue``).
 struct Admission {
-    /// `queue_max`: requests past it are refused at once rather than queued.
-    let limit: Int
+    /// `queue.max`: requests past it are refused at once rather than queued. Lowered below the
+    /// requests inside, it refuses newcomers until enough have left.
+    var limit: Int
     private(set) var total = 0
     /// Requests inside, per model (`/v1/status`).
     private(set) var perModel: [ModelID: Int] = [:]

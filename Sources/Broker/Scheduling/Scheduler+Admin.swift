@@ -104,9 +104,10 @@ extension Scheduler {
         }
     }
 
-    /// Applies a new config's models and ledger policy: new models appear, removed ones are
-    /// unloaded, changed ones are reloaded on next use. Devices, the listening address and the
-    /// broker's settings stay as they started (the server reports changes to them).
+    /// Applies a new config's models, ledger policy and the settings a reload may change
+    /// (``BrokerSettings/reloaded(from:)``): new models appear, removed ones are unloaded,
+    /// changed ones are reloaded on next use. Devices and the settings fixed at start stay as
+    /// they started (the server reports changes to them).
     public func reload(_ new: Config, footprint: (ModelConfig) throws -> (Int64, FootprintSource)) async throws {
         var specs: [ModelSpec] = []
         var updated: [ModelID: ModelRuntime] = [:]
@@ -144,11 +145,15 @@ extension Scheduler {
             runtimes[id] = nil
             watch.forget(id)
         }
+        settings = settings.reloaded(from: new.broker)
+        admission.limit = settings.queueMax
+        prewarming.mode = settings.prewarm
+        pressureHook = settings.onPressureHook.map { PressureHook(url: $0, logger: logger) }
         // What is fixed at start stays as it runs, so status and placement describe it.
         var applied = new
         applied.listen = config.listen
         applied.devices = config.devices
-        applied.broker = config.broker
+        applied.broker = settings
         config = applied
         ledger.options = new.policy
         ledger.replaceModels(specs)

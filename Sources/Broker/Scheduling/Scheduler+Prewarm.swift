@@ -10,7 +10,7 @@ struct Prewarming {
     /// How long a warmed file is taken to stay warm: it is not read again before.
     static let warmthLasts: Duration = .seconds(30)
 
-    let mode: BrokerSettings.Prewarm
+    var mode: BrokerSettings.Prewarm
     private var successors = Successors()
     private var warmedAt: [ModelID: Instant] = [:]
 

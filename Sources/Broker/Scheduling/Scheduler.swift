@@ -11,7 +11,8 @@ import VRAMPolicy
 /// however many requests wait for it. The caller proxies the request and releases the
 /// ``Lease``, which touches the model and wakes whoever waits.
 public actor Scheduler {
-    let settings: BrokerSettings
+    /// The broker settings in force: a reload replaces those ``BrokerSettings/reloaded(from:)`` names.
+    var settings: BrokerSettings
     var config: Config { didSet { slots.serialized = Self.serialized(config) } }
     var ledger: Ledger
     var runtimes: [ModelID: ModelRuntime] = [:]
@@ -38,7 +39,7 @@ public actor Scheduler {
     var shuttingDown = false
     var stats = SchedulerStats()
     /// `hooks.on_pressure`, when configured.
-    let pressureHook: PressureHook?
+    var pressureHook: PressureHook?
     /// Saves and restores llama-server's prompt caches across swaps (`prompt_cache: true`).
     var promptCache: PromptCache?
     /// Events and metrics (`/v1/events`, `/metrics`).
