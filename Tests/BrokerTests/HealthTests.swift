@@ -34,4 +34,23 @@ struct HealthTests {
             }
         }
     }
+
+    /// A reload changed the backend of a resident model, which then failed before it was ever
+    /// idle-unloaded: the next load goes through the new backend, not the old one again.
+    @Test func aFailedModelIsLoadedAgainThroughTheBackendAReloadGaveIt() async throws {
+        try await TestBackend.with([]) { backend in
+            let devices = "devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]\n"
+            try await Vramd.with(devices + "models:\n  a: {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: "a"))}\n") { vramd in
+                #expect(try await vramd.chat("a").status == 200)
+                try vramd.rewrite(devices + "models:\n  a: {kind: llm, memory: 4GiB, backend: \(backend.yaml(model: "a-v2"))}\n")
+                #expect(try await HTTP.post(vramd.url + "/v1/admin/reload", json: [:]).status == 200)
+                _ = try await HTTP.post(backend.url + "/sick", json: ["sick": true])
+                try await vramd.waitForModel("a", timeout: .seconds(25), "failed") { $0.state == "failed" }
+                _ = try await HTTP.post(backend.url + "/sick", json: ["sick": false])
+
+                #expect(try await vramd.chat("a").status == 200)
+                #expect(try await backend.stats().loads == ["a": 1, "a-v2": 1])
+            }
+        }
+    }
 }

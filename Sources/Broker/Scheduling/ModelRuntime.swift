@@ -36,10 +36,33 @@ struct ModelRuntime: Sendable {
     /// The config changed while it was resident: unloaded once idle, reloaded on next use.
     var stale = false
     /// The backend of the changed config, when it changed while the old one was resident: it
-    /// takes the old one's place once that has unloaded.
+    /// takes the old one's place once that has unloaded, or failed.
     var nextBackend: (any Backend)?
+    /// The config its running process was loaded with; `nil` while nothing runs. A reload
+    /// changes ``config`` at once, but what the process holds (its footprint, its prompt cache)
+    /// belongs to the config it was started with.
+    var loadedConfig: ModelConfig?
+
+    var servingConfig: ModelConfig { loadedConfig ?? config }
     /// Where it stands against loads that want it out (the swap quantum).
     var standing = SwapQuantum.Standing()
+
+    /// A reload changed the backend: replaced now when nothing runs on the old one, else when
+    /// it has gone (``adoptNextBackend()``).
+    mutating func replaceBackend(with new: (any Backend)?) {
+        if stale { nextBackend = new } else { backend = new }
+    }
+
+    /// Nothing runs on the current backend any more: a changed one waiting takes its place.
+    /// Whether it did (its watchers are then stale).
+    mutating func adoptNextBackend() -> Bool {
+        stale = false
+        loadedConfig = nil
+        guard let next = nextBackend else { return false }
+        backend = next
+        nextBackend = nil
+        return true
+    }
 
     init(config: ModelConfig, backend: (any Backend)?, footprint: Int64, source: FootprintSource) {
         self.config = config

@@ -108,6 +108,10 @@ extension Scheduler {
     /// (``BrokerSettings/reloaded(from:)``): new models appear, removed ones are unloaded,
     /// changed ones are reloaded on next use. Devices and the settings fixed at start stay as
     /// they started (the server reports changes to them).
+    ///
+    /// Everything is applied in one step of the actor, before the first suspension: two reloads
+    /// that overlap (SIGHUP and the admin route) apply in the order they arrive, and a load or
+    /// release finishing meanwhile is never overwritten. Only then are removed models retired.
     public func reload(_ new: Config, footprint: (ModelConfig) throws -> (Int64, FootprintSource)) async throws {
         var specs: [ModelSpec] = []
         var updated: [ModelID: ModelRuntime] = [:]
@@ -117,13 +121,10 @@ extension Scheduler {
             if var runtime = runtimes[model.id] {
                 if runtime.config != model {
                     runtime.stale = runtime.state == .ready || runtime.state == .loading
-                    if runtime.config.backend != model.backend {
-                        if runtime.stale {
-                            runtime.nextBackend = backendFactory(model)
-                        } else {
-                            runtime.backend = backendFactory(model)
-                            watch.forget(model.id)
-                        }
+                    // The prompt cache's arguments are part of the server's command line.
+                    if runtime.config.backend != model.backend || runtime.config.promptCache != model.promptCache {
+                        runtime.replaceBackend(with: backendFactory(model))
+                        if !runtime.stale { watch.forget(model.id) }
                     }
                     runtime.config = model
                     runtime.footprint = bytes
@@ -135,17 +136,9 @@ extension Scheduler {
             }
         }
         let removed = runtimes.keys.filter { updated[$0] == nil }
-        // Written back before the first suspension: the copies were taken in this same step, so
-        // a load or release finishing during the unloads below is not overwritten by them.
         for (id, runtime) in updated { runtimes[id] = runtime }
-        for id in removed where runtimes[id]?.state == .ready {
-            try? await unload(id, reason: "removed from the config")
-        }
-        for id in removed {
-            runtimes[id] = nil
-            watch.forget(id)
-        }
         settings = settings.reloaded(from: new.broker)
+        live.reload(from: new.broker)
         admission.limit = settings.queueMax
         prewarming.mode = settings.prewarm
         pressureHook = settings.onPressureHook.map { PressureHook(url: $0, logger: logger) }
@@ -156,9 +149,11 @@ extension Scheduler {
         applied.broker = settings
         config = applied
         ledger.options = new.policy
+        // Removed models still resident stay counted until they are retired below.
         ledger.replaceModels(specs)
         logger.info("config reloaded", metadata: ["models": "\(new.models.count)", "removed": "\(removed.count)"])
         notifyChange()
+        for id in removed { await retire(id) }
     }
 
     /// Stops taking requests and unloads everything vramd loaded (SIGTERM, after the drain).
@@ -204,8 +199,10 @@ extension Scheduler {
         return model
     }
 
-    /// Saves and restores the prompt caches of models with `prompt_cache: true` there.
+    /// Saves and restores the prompt caches of models with `prompt_cache: true` there (set up
+    /// once: a later call, from a reload, keeps the first).
     public func usePromptCache(root: String) {
+        guard promptCache == nil else { return }
         promptCache = PromptCache(root: root, diskLimit: settings.promptCacheDisk, timeout: settings.promptCacheTimeout,
                                   client: HTTPClient.backends, logger: logger)
     }

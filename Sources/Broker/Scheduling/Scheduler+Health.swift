@@ -39,7 +39,7 @@ extension Scheduler {
             runtimes[id]?.footprint = measured
             runtimes[id]?.footprintSource = .measured
             try? ledger.updateFootprint(id, bytes: measured)
-            await footprints?.record(UInt64(measured), for: current.config.footprintKey)
+            await footprints?.record(UInt64(measured), for: current.servingConfig.footprintKey)
         }
     }
 

@@ -12,6 +12,11 @@ extension Scheduler {
     @discardableResult
     func startLoad(_ id: ModelID, reason: LoadReason = .request) -> Task<Void, any Error> {
         if let task = runtimes[id]?.loadTask { return task }
+        // Nothing runs on the backend of a model unloaded or failed: a changed one waiting from
+        // a reload takes over now, or a failed model would be loaded with its old command again.
+        if runtimes[id]?.state == .unloaded || runtimes[id]?.state == .failed, runtimes[id]?.adoptNextBackend() == true {
+            watch.forget(id)
+        }
         runtimes[id]?.loadReason = reason
         // Unstructured on purpose: a load whose clients all left still completes; it is likely
         // to be asked for again.
@@ -124,19 +129,27 @@ extension Scheduler {
         }
         let cuda = config.device(plan.device).flatMap { $0.kind == .nvidia ? $0.index.map(String.init) : nil }
         let started = clock.now
+        // The config this process is started with: a reload during the load changes the model's
+        // config, not what this process holds.
+        let serving = runtimes[id]?.config
         do {
             logger.info("load", metadata: ["model": "\(id)", "device": "\(plan.device)", "bytes": "\(plan.bytes)",
                                            "reason": "\(runtimes[id]?.loadReason ?? .request)"])
             let loaded = try await backend.load(on: Placement(device: plan.device, probe: probe, cudaVisibleDevices: cuda))
             // Before any request is admitted, so the first one after a swap-back finds its prefix.
-            if let cache = promptCache, let config = runtimes[id]?.config, let key = config.promptCacheKey(resolve: self.config.resolvePath) {
+            if let cache = promptCache, let key = serving?.promptCacheKey(resolve: self.config.resolvePath) {
                 let outcome = await cache.restore(id, endpoint: loaded.endpoint, key: key)
                 stats.promptCache.restored(outcome)
                 if outcome.files + outcome.failures + outcome.skipped > 0 { observer.publish(.promptCache(.promptCacheRestored, id, outcome)) }
             }
             try? ledger.endRequest(id, at: now)
             try? ledger.markReady(id, at: now)
-            var runtime = runtimes[id]!
+            guard var runtime = runtimes[id] else {
+                // Taken out of the config while it loaded: what was just started is stopped.
+                _ = try? await backend.unload()
+                throw BrokerError.modelNotFound(id.rawValue, suggestion: nil)
+            }
+            runtime.loadedConfig = serving
             runtime.state = .ready
             runtime.endpoint = loaded.endpoint
             runtime.pid = loaded.pid
@@ -144,15 +157,17 @@ extension Scheduler {
             runtime.standing.loaded()
             runtime.lastError = nil
             runtime.lastLoadDuration = started.duration(to: clock.now)
-            if let measured = loaded.footprint.map({ Int64(clamping: $0) }), measured > 0 {
+            let measured = loaded.footprint.map { Int64(clamping: $0) }.flatMap { $0 > 0 ? $0 : nil }
+            if let measured {
                 // What its processes really hold replaces the first guess; as it serves, the
                 // peak is measured again (``remeasureFootprints()``).
                 runtime.footprint = measured
                 runtime.footprintSource = .measured
                 try? ledger.updateFootprint(id, bytes: measured)
-                await footprints?.record(UInt64(measured), for: runtime.config.footprintKey)
             }
+            // Written back before the next suspension, so nothing changed meanwhile is lost.
             runtimes[id] = runtime
+            if let measured { await footprints?.record(UInt64(measured), for: runtime.servingConfig.footprintKey) }
             stats.loads += 1
             stats.loadTime.record(started.duration(to: clock.now))
             observer.publish(.loaded(id, on: plan.device, bytes: runtime.footprint, took: started.duration(to: clock.now)))

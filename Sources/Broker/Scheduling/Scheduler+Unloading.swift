@@ -21,6 +21,28 @@ extension Scheduler {
         notifyChange()
     }
 
+    /// Takes out a model removed from the config: a load under way finishes, its requests get
+    /// `shutdown_grace` to finish (then its backend is stopped under them, as at shutdown), and
+    /// it is forgotten, unless a later reload has added it back meanwhile.
+    func retire(_ id: ModelID) async {
+        if let load = runtimes[id]?.loadTask { _ = try? await load.value }
+        if runtimes[id]?.state == .ready || runtimes[id]?.state == .failed {
+            do {
+                try await unload(id, reason: "removed from the config")
+            } catch {
+                logger.warning("requests still running past shutdown_grace; stopping the removed model under them",
+                               metadata: ["model": "\(id)"])
+                try? ledger.markUnloaded(id)
+                runtimes[id]?.state = .unloading
+                await finishUnload(id)
+            }
+        }
+        guard !config.models.contains(where: { $0.id == id }) else { return }
+        runtimes[id] = nil
+        watch.forget(id)
+        ledger.replaceModels(ledger.models.values.filter { $0.id != id })
+    }
+
     func beginShutdown() {
         shuttingDown = true
         notifyChange()
@@ -32,15 +54,16 @@ extension Scheduler {
     /// caller's to update.
     func finishUnload(_ id: ModelID) async {
         guard let backend = runtimes[id]?.backend else { return }
+        // Filed under the config its process was started with, which a reload may have changed.
         if let cache = promptCache, let runtime = runtimes[id], let endpoint = runtime.endpoint,
-           let key = runtime.config.promptCacheKey(resolve: config.resolvePath) {
+           let key = runtime.servingConfig.promptCacheKey(resolve: config.resolvePath) {
             let outcome = await cache.save(id, endpoint: endpoint, key: key)
             stats.promptCache.saved(outcome)
             if outcome.files + outcome.failures > 0 { observer.publish(.promptCache(.promptCacheSaved, id, outcome)) }
         }
         do {
             let report = try await backend.unload()
-            if let peak = report.peakFootprint, let config = runtimes[id]?.config {
+            if let peak = report.peakFootprint, let config = runtimes[id]?.servingConfig {
                 await footprints?.record(peak, for: config.footprintKey)
             }
             if !report.memoryReturned { logger.warning("memory not returned in time", metadata: ["model": "\(id)"]) }
@@ -51,12 +74,7 @@ extension Scheduler {
         if runtimes[id]?.state == .unloading { runtimes[id]?.state = .unloaded }
         runtimes[id]?.endpoint = nil
         runtimes[id]?.pid = nil
-        runtimes[id]?.stale = false
-        if let next = runtimes[id]?.nextBackend {
-            runtimes[id]?.backend = next
-            runtimes[id]?.nextBackend = nil
-            watch.forget(id)
-        }
+        if runtimes[id]?.adoptNextBackend() == true { watch.forget(id) }
         runtimes[id]?.standing.endContention()
         stats.unloads += 1
         notifyChange()

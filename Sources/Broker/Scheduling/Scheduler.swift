@@ -44,6 +44,8 @@ public actor Scheduler {
     var promptCache: PromptCache?
     /// Events and metrics (`/v1/events`, `/metrics`).
     public nonisolated let observer = SchedulerObserver()
+    /// The settings in force, for the routes, which read them outside the actor.
+    nonisolated let live: LiveSettings
 
     /// - Parameters:
     ///   - footprint: the bytes to plan with for a model before it has been measured.
@@ -54,6 +56,7 @@ public actor Scheduler {
         self.config = config
         self.slots = DeviceSlots(serialized: Self.serialized(config))
         self.settings = config.broker
+        self.live = LiveSettings(config.broker)
         self.admission = Admission(limit: config.broker.queueMax)
         self.prewarming = Prewarming(mode: config.broker.prewarm)
         self.pressureHook = config.broker.onPressureHook.map { PressureHook(url: $0, logger: logger) }

@@ -18,8 +18,8 @@ public struct BrokerServer: Sendable {
     public let configPath: String
     /// The config vramd started with: what a reload cannot change is compared against it.
     let started: Config
-    /// The settings the routes read, which a reload updates.
-    let live: LiveSettings
+    /// Where prompt caches are kept, for a reload that turns `prompt_cache` on.
+    let promptCacheRoot: String
     let logger: Logger
 
     /// Builds the scheduler for `config`, probing each real device once.
@@ -50,7 +50,7 @@ public struct BrokerServer: Sendable {
         let factory: @Sendable (ModelConfig) -> (any Backend)? = { model in
             switch model.backend {
             case .process(var configuration):
-                configuration.command += model.defaultAliasArguments
+                configuration.command += model.defaultAliasArguments()
                 if model.promptCache {
                     let directory = PromptCache.directory(root: promptCacheRoot, model: model.id)
                     try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -76,7 +76,7 @@ public struct BrokerServer: Sendable {
         }, backendFactory: factory, logger: logger)
         if config.models.contains(where: \.promptCache) { await scheduler.usePromptCache(root: promptCacheRoot) }
         await scheduler.refreshDevices()
-        return BrokerServer(scheduler: scheduler, configPath: config.file, started: config, live: LiveSettings(config.broker), logger: logger)
+        return BrokerServer(scheduler: scheduler, configPath: config.file, started: config, promptCacheRoot: promptCacheRoot, logger: logger)
     }
 
     /// Whether the model's GGUF has sliding-window layers (a restored prompt then needs `--swa-full`).
@@ -108,7 +108,7 @@ public struct BrokerServer: Sendable {
             let footprint = try Self.footprint(model, in: config)
             return (footprint.bytes, footprint.source)
         })
-        live.reload(from: config.broker)
+        if config.models.contains(where: \.promptCache) { await scheduler.usePromptCache(root: promptCacheRoot) }
         let needsRestart = config.keysNeedingRestart(running: started)
         if !needsRestart.isEmpty {
             logger.warning("config reloaded; these changes take effect only after a restart",
@@ -123,7 +123,7 @@ public struct BrokerServer: Sendable {
         router.middlewares.add(ErrorMiddleware())
         router.middlewares.add(MetricsMiddleware())
         if case .token(let token) = settings.auth { router.middlewares.add(AuthMiddleware(token: token)) }
-        Routes(scheduler: scheduler, proxy: Proxy(), live: live, reload: { try await self.reload() })
+        Routes(scheduler: scheduler, proxy: Proxy(), live: scheduler.live, reload: { try await self.reload() })
             .add(to: router)
         let configFile = configPath
         OllamaRoutes(scheduler: scheduler, resolvePath: { Config.resolvePath($0, inConfigFile: configFile) }).add(to: router)
