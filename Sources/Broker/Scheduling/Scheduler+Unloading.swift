@@ -29,12 +29,15 @@ extension Scheduler {
         if runtimes[id]?.state == .ready || runtimes[id]?.state == .failed {
             do {
                 try await unload(id, reason: "removed from the config")
-            } catch {
+            } catch where runtimes[id]?.state == .ready || runtimes[id]?.state == .failed {
                 logger.warning("requests still running past shutdown_grace; stopping the removed model under them",
                                metadata: ["model": "\(id)"])
                 try? ledger.markUnloaded(id)
                 runtimes[id]?.state = .unloading
                 await finishUnload(id)
+            } catch {
+                // A load began meanwhile: the model is forgotten below, and that load, finding
+                // it gone when it ends, stops what it started.
             }
         }
         guard !config.models.contains(where: { $0.id == id }) else { return }
