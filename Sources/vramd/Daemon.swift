@@ -111,6 +111,27 @@ extension VRAMD {
         }
     }
 
+    struct Reload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a running vramd read its config file again (as SIGHUP does), and say what needs a restart.")
+
+        @OptionGroup var daemon: DaemonOptions
+
+        func run() async throws {
+            let client = try daemon.client()
+            try await DaemonExit.run("reload") {
+                let answer = try await client.call(.POST, "/v1/admin/reload")
+                guard answer.status == 200 else { throw StatusClient.Failure(description: answer.message) }
+                let object = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+                let needsRestart = object?["needs_restart"] as? [String] ?? []
+                print("config reloaded")
+                if !needsRestart.isEmpty {
+                    print("still running as started, until vramd restarts: \(needsRestart.joined(separator: ", "))")
+                }
+            }
+        }
+    }
+
     struct Logs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a process backend's output; -f follows it.")
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `vramd ps`, `load`, `stop` and `logs` against a running vramd, and against none.
+/// `vramd ps`, `load`, `stop`, `logs` and `reload` against a running vramd, and against none.
 @Suite(.serialized) struct DaemonCommandTests {
     @Test(.timeLimit(.minutes(2)))
     func theVerbsOllamaUsersBringWorkAgainstALiveDaemon() async throws {
@@ -42,6 +42,19 @@ import Testing
         let unknownLogs = try CommandRunner.run(["logs", "alfa"] + url)
         #expect(unknownLogs.status == 1 && unknownLogs.stderr.contains("alfa"), "\(unknownLogs)")
 
+        // The config file read again: unchanged, then with a setting fixed at start, then broken.
+        let reloaded = try CommandRunner.run(["reload"] + url)
+        #expect(reloaded.status == 0 && reloaded.stdout == "config reloaded\n", "\(reloaded)")
+        let configFile = directory + "/vramd.yaml"
+        let original = try String(contentsOfFile: configFile, encoding: .utf8)
+        try original.replacingOccurrences(of: "capacity: 10GiB", with: "capacity: 12GiB").write(toFile: configFile, atomically: true, encoding: .utf8)
+        let fixed = try CommandRunner.run(["reload"] + url)
+        #expect(fixed.status == 0 && fixed.stdout == "config reloaded\nstill running as started, until vramd restarts: devices\n", "\(fixed)")
+        try (original + "\nqueue: {max: lots}\n").write(toFile: configFile, atomically: true, encoding: .utf8)
+        let broken = try CommandRunner.run(["reload"] + url)
+        #expect(broken.status == 1 && broken.stderr.contains("queue.max"), "\(broken)")
+        #expect(try CommandRunner.run(["ps"] + url).status == 0, "the old config keeps running")
+
         // The config's listen address is the default URL.
         let fromConfig = directory + "/listen.yaml"
         let port = try #require(URL(string: broker.url)?.port)
@@ -50,7 +63,7 @@ import Testing
     }
 
     @Test func noDaemonIsSaidPlainly() throws {
-        for verb in [["ps"], ["load", "gemma"], ["stop", "gemma"], ["logs", "gemma"]] {
+        for verb in [["ps"], ["load", "gemma"], ["stop", "gemma"], ["logs", "gemma"], ["reload"]] {
             let result = try CommandRunner.run(verb + ["--url", "http://127.0.0.1:9"])
             #expect(result.status == 3, "\(verb): \(result)")
             #expect(result.stderr.contains("cannot reach vramd at http://127.0.0.1:9") && result.stderr.contains("vramd serve"), "\(result)")
