@@ -138,8 +138,8 @@ struct LifecycleTests {
         }
     }
 
-    /// A model taken out of the config while it loads: the load finishes, then the model is
-    /// unloaded and forgotten, and vramd goes on serving.
+    /// A model taken out of the config while it loads: the load finishes, the request waiting
+    /// for it is refused, the model is unloaded and forgotten, and vramd goes on serving.
     @Test func aModelRemovedWhileItLoadsIsUnloadedOnceLoaded() async throws {
         try await TestBackend.with([]) { backend in
             let devices = "devices: [{id: gpu0, kind: simulated, capacity: 16GiB}]\nmodels:\n"
@@ -153,7 +153,10 @@ struct LifecycleTests {
                 await vramd.output.waitUntil { $0.contains { $0.contains("config reloaded") } }
                 try await backend.open("b")
                 #expect(try await reloaded.status == 200)
-                _ = try await waiting  // answered or refused; vramd must not have gone down
+                // Still waiting for the load when b left the config: refused, not served by a
+                // model that is going, nor left to wait out its queue timeout.
+                let refused = try await waiting
+                #expect(refused.status == 404 && refused.errorCode == "model_not_found", "\(refused)")
                 #expect(try await backend.stats().unloads["b"] == 1, "what the load started is stopped")
                 let models = try await vramd.status()["models"] as? [[String: Any]] ?? []
                 #expect(models.compactMap { $0["id"] as? String } == ["a"])

@@ -1,5 +1,6 @@
 @testable import Broker
 import Testing
+import VRAMConfig
 import VRAMPolicy
 
 /// The scheduler's concerns that hold state of their own, each on its own: the bounded queue,
@@ -122,5 +123,36 @@ import VRAMPolicy
         room.wakeCame(now.advanced(by: .seconds(1)))
         let step18 = room.scheduleWake(at: now.advanced(by: .seconds(3)))
         #expect(step18)
+    }
+
+    static func model(_ memory: String) throws -> ModelConfig {
+        try #require(try Config.parse(yaml: "models:\n  m: {kind: llm, memory: \(memory)}\n", file: "/v.yaml").models.first)
+    }
+
+    /// A reload while a process runs (or starts, or stops) changes the config at once but not
+    /// what the process goes by; the new backend waits until nothing runs.
+    @Test(arguments: [ModelState.ready, .loading, .unloading])
+    func aReconfiguredRunningModelKeepsItsServingConfigUntilNothingRuns(state: ModelState) throws {
+        let old = try Self.model("1GiB"), new = try Self.model("2GiB")
+        var runtime = ModelRuntime(config: old, backend: nil, footprint: 1, source: .declared)
+        runtime.state = state
+        runtime.reconfigure(new, backend: ModelRuntime.PendingBackend(backend: nil))
+        #expect(runtime.stale && runtime.config == new && runtime.servingConfig == old)
+        #expect(runtime.nextBackend != nil, "a new config without a backend is still a change")
+        runtime.state = .unloaded
+        let adopted = runtime.adoptNextBackend()
+        #expect(adopted)
+        #expect(!runtime.stale && runtime.servingConfig == new && runtime.nextBackend == nil)
+    }
+
+    @Test(arguments: [ModelState.unloaded, .failed])
+    func aReconfiguredIdleModelTakesItAllAtOnce(state: ModelState) throws {
+        let old = try Self.model("1GiB"), new = try Self.model("2GiB")
+        var runtime = ModelRuntime(config: old, backend: nil, footprint: 1, source: .declared)
+        runtime.state = state
+        runtime.reconfigure(new, backend: ModelRuntime.PendingBackend(backend: nil))
+        #expect(!runtime.stale && runtime.servingConfig == new && runtime.nextBackend == nil)
+        let adopted = runtime.adoptNextBackend()
+        #expect(!adopted, "nothing left to adopt")
     }
 }

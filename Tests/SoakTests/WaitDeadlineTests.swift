@@ -70,7 +70,7 @@ struct WaitDeadlineTests {
         while await scheduler.inLine("m0") < 2 { await Task.yield() }
 
         // One step on the scheduler: the release wakes the first alone, whose client then goes.
-        await scheduler.release(held.model, thenCancel: first)
+        await scheduler.release(held, thenCancel: first)
         await #expect(throws: CancellationError.self) { try await first.value }
         let lease = try await second.value
         #expect(lease.model == "m0")
@@ -215,8 +215,8 @@ extension Scheduler {
     fileprivate func inLine(_ name: ModelID) -> Int { runtimes[name]?.pending.count ?? 0 }
 
     /// A release and a cancellation with nothing between them on the scheduler.
-    fileprivate func release(_ id: ModelID, thenCancel task: Task<Lease, any Error>) {
-        release(id)
+    fileprivate func release(_ lease: Lease, thenCancel task: Task<Lease, any Error>) {
+        release(lease.model, on: lease.device)
         task.cancel()
     }
 }

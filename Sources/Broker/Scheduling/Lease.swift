@@ -5,15 +5,18 @@ import VRAMPolicy
 /// A request's hold on a loaded model: its endpoint, and a slot that ``release()`` gives back.
 public final class Lease: Sendable {
     public let model: ModelID
+    /// Where the request runs: its slot there is given back at release.
+    let device: DeviceID?
     /// The backend's base URL, e.g. `http://127.0.0.1:41234`.
     public let endpoint: String
     public let config: ModelConfig
     private let scheduler: Scheduler
     private let released = Mutex(false)
 
-    init(scheduler: Scheduler, model: ModelID, endpoint: String, config: ModelConfig) {
+    init(scheduler: Scheduler, model: ModelID, device: DeviceID?, endpoint: String, config: ModelConfig) {
         self.scheduler = scheduler
         self.model = model
+        self.device = device
         self.endpoint = endpoint
         self.config = config
     }
@@ -24,6 +27,6 @@ public final class Lease: Sendable {
             defer { released = true }
             return !released
         }
-        if first { await scheduler.release(model) }
+        if first { await scheduler.release(model, on: device) }
     }
 }

@@ -33,39 +33,58 @@ struct ModelRuntime: Sendable {
     var lastUsed: ContinuousClock.Instant?
     var footprint: Int64
     var footprintSource: FootprintSource
-    /// The config changed while it was resident: unloaded once idle, reloaded on next use.
+    /// The config changed while its process ran (or was starting, or stopping): unloaded once
+    /// idle, reloaded on next use.
     var stale = false
-    /// The backend of the changed config, when it changed while the old one was resident: it
-    /// takes the old one's place once that has unloaded, or failed.
-    var nextBackend: (any Backend)?
-    /// The config its running process was loaded with; `nil` while nothing runs. A reload
-    /// changes ``config`` at once, but what the process holds (its footprint, its prompt cache)
-    /// belongs to the config it was started with.
-    var loadedConfig: ModelConfig?
-
-    var servingConfig: ModelConfig { loadedConfig ?? config }
+    /// A reload took the model out of the config: it is being retired (``Scheduler/retire(_:)``)
+    /// and takes no new requests.
+    var retiring = false
+    /// The backend of the changed config, when it changed while the old one ran: it takes the
+    /// old one's place once nothing runs (``adoptNextBackend()``). Wrapped, since the new
+    /// config may have no backend at all.
+    var nextBackend: PendingBackend?
+    /// The config the backend and its process go by: a reload changes ``config`` at once, but
+    /// what a running process holds (its footprint, its prompt cache) belongs to the config it
+    /// was started with.
+    var servingConfig: ModelConfig
     /// Where it stands against loads that want it out (the swap quantum).
     var standing = SwapQuantum.Standing()
 
-    /// A reload changed the backend: replaced now when nothing runs on the old one, else when
-    /// it has gone (``adoptNextBackend()``).
-    mutating func replaceBackend(with new: (any Backend)?) {
-        if stale { nextBackend = new } else { backend = new }
+    struct PendingBackend: Sendable {
+        var backend: (any Backend)?
     }
 
-    /// Nothing runs on the current backend any more: a changed one waiting takes its place.
-    /// Whether it did (its watchers are then stale).
+    /// Whether a process of this model may be running, so a reload must not change what it
+    /// goes by under it.
+    var mayBeRunning: Bool { state == .ready || state == .loading || state == .unloading }
+
+    /// A reload changed the config to `new`, whose backend is `backend` when that changed.
+    mutating func reconfigure(_ new: ModelConfig, backend changed: PendingBackend?) {
+        stale = mayBeRunning
+        config = new
+        if stale {
+            if let changed { nextBackend = changed }
+        } else {
+            if let changed { backend = changed.backend }
+            servingConfig = new
+        }
+    }
+
+    /// Nothing runs on the current backend any more: a changed one waiting takes its place, and
+    /// the model goes by its current config. Whether the backend changed (its watchers are then
+    /// stale).
     mutating func adoptNextBackend() -> Bool {
         stale = false
-        loadedConfig = nil
+        servingConfig = config
         guard let next = nextBackend else { return false }
-        backend = next
+        backend = next.backend
         nextBackend = nil
         return true
     }
 
     init(config: ModelConfig, backend: (any Backend)?, footprint: Int64, source: FootprintSource) {
         self.config = config
+        self.servingConfig = config
         self.backend = backend
         self.footprint = footprint
         self.footprintSource = source

@@ -119,14 +119,13 @@ extension Scheduler {
             let (bytes, source) = try footprint(model)
             specs.append(model.spec(memory: bytes))
             if var runtime = runtimes[model.id] {
+                // Added back before its retirement was done: kept.
+                runtime.retiring = false
                 if runtime.config != model {
-                    runtime.stale = runtime.state == .ready || runtime.state == .loading
                     // The prompt cache's arguments are part of the server's command line.
-                    if runtime.config.backend != model.backend || runtime.config.promptCache != model.promptCache {
-                        runtime.replaceBackend(with: backendFactory(model))
-                        if !runtime.stale { watch.forget(model.id) }
-                    }
-                    runtime.config = model
+                    let backendChanged = runtime.config.backend != model.backend || runtime.config.promptCache != model.promptCache
+                    runtime.reconfigure(model, backend: backendChanged ? ModelRuntime.PendingBackend(backend: backendFactory(model)) : nil)
+                    if backendChanged && !runtime.stale { watch.forget(model.id) }
                     runtime.footprint = bytes
                     runtime.footprintSource = source
                 }
@@ -137,6 +136,7 @@ extension Scheduler {
         }
         let removed = runtimes.keys.filter { updated[$0] == nil }
         for (id, runtime) in updated { runtimes[id] = runtime }
+        for id in removed { runtimes[id]?.retiring = true }
         settings = settings.reloaded(from: new.broker)
         live.reload(from: new.broker)
         admission.limit = settings.queueMax

@@ -131,7 +131,7 @@ extension Scheduler {
         let started = clock.now
         // The config this process is started with: a reload during the load changes the model's
         // config, not what this process holds.
-        let serving = runtimes[id]?.config
+        let serving = runtimes[id]?.servingConfig
         do {
             logger.info("load", metadata: ["model": "\(id)", "device": "\(plan.device)", "bytes": "\(plan.bytes)",
                                            "reason": "\(runtimes[id]?.loadReason ?? .request)"])
@@ -149,7 +149,6 @@ extension Scheduler {
                 _ = try? await backend.unload()
                 throw BrokerError.modelNotFound(id.rawValue, suggestion: nil)
             }
-            runtime.loadedConfig = serving
             runtime.state = .ready
             runtime.endpoint = loaded.endpoint
             runtime.pid = loaded.pid

@@ -47,9 +47,8 @@ extension Scheduler {
 
     /// After a request for `id` ends: warms (or loads) the model that usually follows it.
     func prewarmSuccessor(of id: ModelID) {
-        // A model a reload removed is still in `runtimes` until it is retired: not a guess to load.
-        guard let next = prewarming.likelyNext(after: id), config.models.contains(where: { $0.id == next }),
-              let runtime = runtimes[next], runtime.backend != nil, runtime.state == ModelState.unloaded else { return }
+        guard let next = prewarming.likelyNext(after: id), let runtime = runtimes[next], !runtime.retiring,
+              runtime.backend != nil, runtime.state == ModelState.unloaded else { return }
         warmFile(of: next)
         guard prewarming.mode == .load, case .load(let plan) = ledger.plan(load: next, at: now), plan.evictions.isEmpty,
               loads.mayStart(plan, group: runtime.config.exclusiveGroup) else { return }

@@ -21,29 +21,31 @@ extension Scheduler {
         notifyChange()
     }
 
-    /// Takes out a model removed from the config: a load under way finishes, its requests get
-    /// `shutdown_grace` to finish (then its backend is stopped under them, as at shutdown), and
-    /// it is forgotten, unless a later reload has added it back meanwhile.
+    /// Takes out a model removed from the config: a load under way finishes, the requests it
+    /// is serving get `shutdown_grace` (then its backend is stopped under them, as at shutdown;
+    /// requests still queued for it are refused), and it is forgotten. A later reload that adds
+    /// it back ends its retirement, which every step checks again after waiting.
     func retire(_ id: ModelID) async {
         if let load = runtimes[id]?.loadTask { _ = try? await load.value }
+        guard runtimes[id]?.retiring == true else { return }
+        notifyChange()  // its queued requests see it is retiring and leave
         if runtimes[id]?.state == .ready || runtimes[id]?.state == .failed {
             do {
                 try await unload(id, reason: "removed from the config")
-            } catch where runtimes[id]?.state == .ready || runtimes[id]?.state == .failed {
+            } catch where runtimes[id]?.retiring == true && (runtimes[id]?.state == .ready || runtimes[id]?.state == .failed) {
                 logger.warning("requests still running past shutdown_grace; stopping the removed model under them",
                                metadata: ["model": "\(id)"])
-                try? ledger.markUnloaded(id)
                 runtimes[id]?.state = .unloading
                 await finishUnload(id)
+                try? ledger.markUnloaded(id)
             } catch {
-                // A load began meanwhile: the model is forgotten below, and that load, finding
-                // it gone when it ends, stops what it started.
+                // Added back, or a load began meanwhile: whichever, it is not stopped here.
             }
         }
-        guard !config.models.contains(where: { $0.id == id }) else { return }
+        guard runtimes[id]?.retiring == true, runtimes[id]?.state != .loading else { return }
         runtimes[id] = nil
         watch.forget(id)
-        ledger.replaceModels(ledger.models.values.filter { $0.id != id })
+        if ledger.resident(id) == nil { ledger.replaceModels(ledger.models.values.filter { $0.id != id }) }
     }
 
     func beginShutdown() {

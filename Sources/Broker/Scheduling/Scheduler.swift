@@ -132,7 +132,11 @@ public actor Scheduler {
                 markContendedIfWaitedOn(id)
                 inLine = true
             }
-            runtime = runtimes[id] ?? runtime
+            // Taken out of the config while this request waited: it is not served.
+            guard let current = runtimes[id], !current.retiring else {
+                throw BrokerError.modelNotFound(name, suggestion: nil)
+            }
+            runtime = current
             switch runtime.state {
             case .ready where runtime.stale && runtime.inFlight == 0:
                 try await unload(id, reason: "config changed")
@@ -183,21 +187,23 @@ public actor Scheduler {
         // looked before this one started saw they were not first. Look again while slots last.
         if !runtime.pending.isEmpty && runtime.inFlight < runtime.config.maxConcurrency { notifyChange() }
         observer.requestStarted(id, waited: waited)
-        return Lease(scheduler: self, model: id, endpoint: runtime.endpoint ?? "", config: runtime.config)
+        return Lease(scheduler: self, model: id, device: runtime.device, endpoint: runtime.endpoint ?? "", config: runtime.config)
     }
 
-    /// Ends a request: the model is touched (LRU, keep-alive) and waiters are woken.
-    func release(_ id: ModelID) {
+    /// Ends a request on `device`: the model is touched (LRU, keep-alive) and waiters are woken.
+    /// The device comes from the lease, so its slot is given back even when the model was
+    /// retired under the request.
+    func release(_ id: ModelID, on device: DeviceID?) {
         let instant = clock.now
-        guard let device = withRuntime(id, { runtime in
+        slots.end(on: device)
+        let known = withRuntime(id) { runtime in
             runtime.inFlight = max(0, runtime.inFlight - 1)
             runtime.lastUsed = instant
-            return runtime.device
-        }) else { return }
-        slots.end(on: device)
+            return true
+        } ?? false
         try? ledger.endRequest(id, at: ledgerInstant(instant))
         notifyChange()
-        prewarmSuccessor(of: id)
+        if known { prewarmSuccessor(of: id) }
     }
 
     /// `body` on the runtime of `id` in place.

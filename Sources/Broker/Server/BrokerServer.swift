@@ -74,7 +74,6 @@ public struct BrokerServer: Sendable {
             let resolved = try Self.footprint(model, in: config)
             return (resolved.bytes, resolved.source)
         }, backendFactory: factory, logger: logger)
-        if config.models.contains(where: \.promptCache) { await scheduler.usePromptCache(root: promptCacheRoot) }
         await scheduler.refreshDevices()
         return BrokerServer(scheduler: scheduler, configPath: config.file, started: config, promptCacheRoot: promptCacheRoot, logger: logger)
     }
@@ -104,11 +103,12 @@ public struct BrokerServer: Sendable {
             logger.error("config reload refused", metadata: ["errors": "\(errors)"])
             throw BrokerError(code: "invalid_config", statusCode: 400, message: "the new config is invalid; the old one keeps running:\n\(errors)")
         }
+        // Before the models change: a model that turns prompt_cache on may load at once.
+        if config.models.contains(where: \.promptCache) { await scheduler.usePromptCache(root: promptCacheRoot) }
         try await scheduler.reload(config, footprint: { model in
             let footprint = try Self.footprint(model, in: config)
             return (footprint.bytes, footprint.source)
         })
-        if config.models.contains(where: \.promptCache) { await scheduler.usePromptCache(root: promptCacheRoot) }
         let needsRestart = config.keysNeedingRestart(running: started)
         if !needsRestart.isEmpty {
             logger.warning("config reloaded; these changes take effect only after a restart",
