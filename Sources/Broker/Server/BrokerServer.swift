@@ -74,6 +74,7 @@ public struct BrokerServer: Sendable {
             let resolved = try Self.footprint(model, in: config)
             return (resolved.bytes, resolved.source)
         }, backendFactory: factory, logger: logger)
+        if config.models.contains(where: \.promptCache) { await scheduler.usePromptCache(root: promptCacheRoot) }
         await scheduler.refreshDevices()
         return BrokerServer(scheduler: scheduler, configPath: config.file, started: config, promptCacheRoot: promptCacheRoot, logger: logger)
     }
