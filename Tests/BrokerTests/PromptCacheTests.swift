@@ -23,4 +23,29 @@ struct PromptCacheTests {
             #expect(try await vramd.model("a")["state"] as? String == "unloaded")
         }
     }
+
+    /// `prompt_cache` is part of the server's command line (`--slot-save-path`): turned on by a
+    /// reload, the running server is replaced by one started with it once idle.
+    @Test func aReloadThatTurnsThePromptCacheOnRestartsTheServerWithIt() async throws {
+        func config(cache: Bool) -> String {
+            """
+            devices: [{id: gpu0, kind: simulated, capacity: 8GiB}]
+            models:
+              a: {kind: llm, memory: 5GiB, prompt_cache: \(cache), backend: {type: process, command: \(TestPrograms.processCommand())}}
+            """
+        }
+        func slotSavePath(_ reply: HTTP.Reply) async throws -> String? {
+            let port = try #require(try reply.json()["port"] as? Int, "\(reply)")
+            return try await HTTP.get("http://127.0.0.1:\(port)/stats").json()["slot_save_path"] as? String
+        }
+        try await Vramd.with(config(cache: false)) { vramd in
+            let before = try await vramd.chat("a")
+            #expect(try await slotSavePath(before) == nil)
+            try vramd.rewrite(config(cache: true))
+            #expect(try await HTTP.post(vramd.url + "/v1/admin/reload", json: [:]).status == 200)
+            let after = try await vramd.chat("a")
+            #expect(try await slotSavePath(after)?.contains("prompt-cache") == true, "restarted with the cache's directory")
+            #expect(try await vramd.model("a").int("load_count") == 2)
+        }
+    }
 }

@@ -4,7 +4,8 @@ vramd did to it.
 
   GET  /health              503 until --ready-after seconds have passed (never with --never-ready)
   GET  /stats               counts: loads and unloads per model, requests in flight and the most
-                            at once, the order requests started and finished in, hook calls
+                            at once, the order requests started and finished in, hook calls;
+                            its pid and --slot-save-path
   POST /load   {"model", "gate"}  waits on `gate` (if any), then loads a model (holds --load-mib MiB); 500 with --fail-load
   POST /unload {"model"}    unloads it
   POST /open   {"gate"}     lets every request waiting on that gate go on (and later ones pass)
@@ -99,6 +100,7 @@ class Handler(JSONHandler):
                 snapshot = {key: value for key, value in state.items() if key != "loaded"}
                 snapshot["loaded"] = sorted(state["loaded"])
                 snapshot["pid"] = os.getpid()
+                snapshot["slot_save_path"] = args.slot_save_path
             return self.reply(200, snapshot)
         self.reply(404, {"error": "no route " + self.path})
 
