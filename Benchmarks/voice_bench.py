@@ -21,13 +21,15 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
 
 import openai
-import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../Tests/Support"))
+sys.dont_write_bytecode = True  # nothing written into the source tree
+from vramd_serve import quickstart_config, serve  # noqa: E402
 
 vramd, quickstart, work = sys.argv[1:4]
 turns = int(sys.argv[4]) if len(sys.argv) > 4 else 6
@@ -42,29 +44,6 @@ SPOKEN = "What colour is the sky on a clear day?"
 EMBED_INPUT = ["The quick brown fox jumps over the lazy dog.", "A fast auburn fox leaps over a sleepy hound."]
 PARTS = ["stt", "chat", "tts", "embed"]
 MiB = 1024 * 1024
-
-
-def quickstart_config(name, capacity=None):
-    """The quickstart with a free port, its own fresh state_dir (no footprints measured by an
-    earlier run), absolute paths in place of ${CONFIG_DIR} and the relative GGUF, and optionally
-    another host capacity. Written as JSON, which vramd's YAML reader takes as it is."""
-    with open(quickstart) as f:
-        config = yaml.safe_load(f)
-    config["listen"] = "127.0.0.1:0"
-    config["state_dir"] = os.path.join(work, name, "state")
-    if capacity:
-        config["devices"][0]["capacity"] = capacity
-    examples = os.path.dirname(os.path.abspath(quickstart))
-    for model in config["models"].values():
-        memory = model.get("memory")
-        if isinstance(memory, dict) and not memory["gguf"].startswith("/"):
-            memory["gguf"] = os.path.join(examples, memory["gguf"])
-        model["backend"]["command"] = [part.replace("${CONFIG_DIR}", examples) for part in model["backend"]["command"]]
-    os.makedirs(os.path.join(work, name), exist_ok=True)
-    path = os.path.join(work, name, "vramd.yaml")
-    with open(path, "w") as f:
-        json.dump(config, f)
-    return path
 
 
 def status(base):
@@ -100,14 +79,9 @@ class Box:
     """The quickstart served by a fresh vramd of its own."""
 
     def __init__(self, name, capacity):
-        path = quickstart_config(name, capacity)
-        log = open(os.path.join(work, name, "vramd.log"), "w")
-        self.proc = subprocess.Popen([vramd, "serve", "--config", path], stdout=subprocess.PIPE, stderr=log, text=True)
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            self.proc.kill()  # not yet in `boxes`, so nothing else would stop it
-            raise SystemExit(f"{name}: vramd did not start: {line!r} (see {log.name})")
-        self.base = line.strip().split()[-1]
+        # A fresh state_dir of its own: no footprints measured by an earlier run.
+        config = quickstart_config(quickstart, os.path.join(work, name, "state"), capacity)
+        self.proc, self.base = serve(vramd, config, os.path.join(work, name), name)
         self.client = openai.OpenAI(base_url=self.base + "/v1", api_key="unused", max_retries=0, timeout=300)
         # Before any load, on a fresh state_dir, what vramd plans with is the config's first guess.
         self.first_guess = {m["id"]: (m["footprint"], m["footprint_source"]) for m in status(self.base)["models"]}

@@ -12,11 +12,14 @@ JSON object with what it saw; the Swift test asserts on it.
 import json
 import os
 import signal
-import subprocess
 import sys
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Support"))
+sys.dont_write_bytecode = True  # nothing written into the source tree
+from vramd_serve import serve  # noqa: E402
 
 vramd, llama_server, gguf, work = sys.argv[1:5]
 os.makedirs(work, exist_ok=True)
@@ -42,15 +45,7 @@ def config(name):
 
 
 def start(name):
-    os.makedirs(os.path.join(work, name), exist_ok=True)
-    path = os.path.join(work, name, "vramd.yaml")
-    with open(path, "w") as f:
-        json.dump(config(name), f)  # JSON is YAML
-    proc = subprocess.Popen([vramd, "serve", "--config", path], stdout=subprocess.PIPE,
-                            stderr=open(os.path.join(work, name, "vramd.log"), "w"), text=True)
-    line = proc.stdout.readline()
-    assert "listening on" in line, f"{name} did not start: {line!r}"
-    return proc, line.strip().split()[-1]
+    return serve(vramd, config(name), os.path.join(work, name), name)
 
 
 def get(url):

@@ -12,13 +12,16 @@ import json
 import math
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
 import ollama
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Support"))
+sys.dont_write_bytecode = True  # nothing written into the source tree
+from vramd_serve import serve  # noqa: E402
 
 vramd, llama_server, gguf, work = sys.argv[1:5]
 os.makedirs(work, exist_ok=True)
@@ -47,14 +50,7 @@ config = {
         "embed": {"kind": "embed", "memory": "700MiB", "backend": server("--embeddings", "--pooling", "mean")},
     },
 }
-path = os.path.join(work, "vramd.yaml")
-with open(path, "w") as f:
-    json.dump(config, f)
-proc = subprocess.Popen([vramd, "serve", "--config", path], stdout=subprocess.PIPE,
-                        stderr=open(os.path.join(work, "vramd.log"), "w"), text=True)
-line = proc.stdout.readline()
-assert "listening on" in line, f"vramd did not start: {line!r}"
-base = line.strip().split()[-1]
+proc, base = serve(vramd, config, work)
 client = ollama.Client(host=base)
 
 

@@ -9,7 +9,6 @@ JSON object with what it observed. The Swift test asserts on that object.
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -19,6 +18,10 @@ import urllib.error
 import urllib.request
 
 import openai
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Support"))
+sys.dont_write_bytecode = True  # nothing written into the source tree
+from vramd_serve import serve  # noqa: E402
 
 vramd, llama_server, gguf, work = sys.argv[1:5]
 os.makedirs(work, exist_ok=True)
@@ -50,15 +53,8 @@ config = {
                     "backend": backend(4096)},
     },
 }
-with open(config_path, "w") as f:
-    json.dump(config, f)  # JSON is YAML
-
 result = {}
-proc = subprocess.Popen([vramd, "serve", "--config", config_path], stdout=subprocess.PIPE,
-                        stderr=open(os.path.join(work, "vramd.log"), "w"), text=True)
-line = proc.stdout.readline()
-assert "listening on" in line, f"vramd did not start: {line!r}"
-base = line.strip().split()[-1]
+proc, base = serve(vramd, config, work)
 client = openai.OpenAI(base_url=base + "/v1", api_key=token, max_retries=0, timeout=120)
 
 

@@ -12,9 +12,12 @@ empty "failures" list means every check held.
 import json
 import os
 import signal
-import subprocess
 import sys
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Support"))
+sys.dont_write_bytecode = True  # nothing written into the source tree
+from vramd_serve import serve  # noqa: E402
 
 vramd, llama_server, gguf, work = sys.argv[1:5]
 failures, seen = [], {}
@@ -34,19 +37,12 @@ def start(name, prompt_cache, disk="4GiB"):
                             "command": [llama_server, "-m", gguf, "--host", "127.0.0.1", "--port", "${PORT}", "-c", "2048",
                                         "--parallel", "1", "--no-repack", "-t", "2", "--alias", "${MODEL_ID}"]}}
     directory = os.path.join(work, name)
-    os.makedirs(directory, exist_ok=True)
     config = {"listen": "127.0.0.1:0", "state_dir": os.path.join(directory, "state"),
               "policy": {"min_residency": "0s", "prompt_cache_disk": disk},
               "devices": [{"id": "gpu0", "kind": "simulated", "capacity": "1GiB"}],
               "models": {"chat": model(prompt_cache), "other": model(False)}}
-    path = os.path.join(directory, "vramd.yaml")
-    with open(path, "w") as f:
-        json.dump(config, f)
-    proc = subprocess.Popen([vramd, "serve", "--config", path], stdout=subprocess.PIPE,
-                            stderr=open(os.path.join(directory, "vramd.log"), "w"), text=True)
-    line = proc.stdout.readline()
-    assert "listening on" in line, f"{name}: vramd did not start: {line!r}"
-    return proc, line.strip().split()[-1], os.path.join(directory, "state", "prompt-cache", "chat")
+    proc, base = serve(vramd, config, directory, name)
+    return proc, base, os.path.join(directory, "state", "prompt-cache", "chat")
 
 
 def post(base, body):

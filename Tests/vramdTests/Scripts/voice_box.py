@@ -13,7 +13,6 @@ import math
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -21,7 +20,10 @@ import urllib.parse
 import urllib.request
 
 import openai
-import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Support"))
+sys.dont_write_bytecode = True  # nothing written into the source tree
+from vramd_serve import quickstart_config, serve  # noqa: E402
 
 vramd, quickstart, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -40,25 +42,8 @@ def words(text):
 
 
 # The quickstart as it is, but on a free port and with its state here.
-with open(quickstart) as f:
-    config = yaml.safe_load(f)
-config["listen"] = "127.0.0.1:0"
-config["state_dir"] = os.path.join(work, "state")
-examples = os.path.dirname(os.path.abspath(quickstart))
-for model in config["models"].values():
-    memory = model.get("memory")
-    if isinstance(memory, dict) and not memory["gguf"].startswith("/"):
-        memory["gguf"] = os.path.join(examples, memory["gguf"])
-    model["backend"]["command"] = [part.replace("${CONFIG_DIR}", examples) for part in model["backend"]["command"]]
-path = os.path.join(work, "vramd.yaml")
-with open(path, "w") as f:
-    json.dump(config, f)
-
-proc = subprocess.Popen([vramd, "serve", "--config", path], stdout=subprocess.PIPE,
-                        stderr=open(os.path.join(work, "vramd.log"), "w"), text=True)
-line = proc.stdout.readline()
-assert "listening on" in line, f"vramd did not start: {line!r}"
-base = line.strip().split()[-1]
+config = quickstart_config(quickstart, os.path.join(work, "state"))
+proc, base = serve(vramd, config, work)
 client = openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=300)
 
 
