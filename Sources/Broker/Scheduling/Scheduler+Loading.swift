@@ -5,8 +5,7 @@ import VRAMPolicy
 
 /// Getting a model into memory: one load per model however many requests wait for it, planned
 /// again at every change until the plan can be carried out, then its victims unloaded and the
-/// backend started. Unstructured on purpose (``startLoad(_:reason:)``): a load whose clients all
-/// left still completes, as the model is likely to be asked for again.
+/// backend started.
 extension Scheduler {
     /// Starts the load of `id`, or returns the one already running.
     @discardableResult
@@ -14,9 +13,7 @@ extension Scheduler {
         if let task = runtimes[id]?.loadTask { return task }
         // Nothing runs on the backend of a model unloaded or failed: a changed one waiting from
         // a reload takes over now, or a failed model would be loaded with its old command again.
-        if runtimes[id]?.state == .unloaded || runtimes[id]?.state == .failed, runtimes[id]?.adoptNextBackend() == true {
-            watch.forget(id)
-        }
+        if runtimes[id]?.state == .unloaded || runtimes[id]?.state == .failed { adoptNextBackend(of: id) }
         runtimes[id]?.loadReason = reason
         // Unstructured on purpose: a load whose clients all left still completes; it is likely
         // to be asked for again.

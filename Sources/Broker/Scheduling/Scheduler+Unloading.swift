@@ -48,6 +48,12 @@ extension Scheduler {
         if ledger.resident(id) == nil { ledger.replaceModels(ledger.models.values.filter { $0.id != id }) }
     }
 
+    /// Nothing runs on `id`'s backend any more: a backend a reload changed takes its place, and
+    /// the old one's exit watcher and health count go with it.
+    func adoptNextBackend(of id: ModelID) {
+        if runtimes[id]?.adoptNextBackend() == true { watch.forget(id) }
+    }
+
     func beginShutdown() {
         shuttingDown = true
         notifyChange()
@@ -79,7 +85,7 @@ extension Scheduler {
         if runtimes[id]?.state == .unloading { runtimes[id]?.state = .unloaded }
         runtimes[id]?.endpoint = nil
         runtimes[id]?.pid = nil
-        if runtimes[id]?.adoptNextBackend() == true { watch.forget(id) }
+        adoptNextBackend(of: id)
         runtimes[id]?.standing.endContention()
         stats.unloads += 1
         notifyChange()
